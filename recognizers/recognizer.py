@@ -1,0 +1,107 @@
+"""Offline recognition with a loaded model: file -> features -> probabilities, labels, traces.
+
+Used by ``predict``, ``eval`` and ``trace``; the live path is :mod:`recognizers.streaming`, and both run
+the same frontend and network.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import torch
+
+from .errors import VaultError
+from .frontends import make_frontend
+from .model_files import LoadedModel
+
+_INPUT_LOADERS: dict[str, Callable[[Path, dict], Any]] = {}
+
+
+def register_input_loader(task: str, loader: Callable[[Path, dict], Any]) -> None:
+    """``loader(path, frontend_json)`` returns the raw input the task's frontend accepts."""
+    _INPUT_LOADERS[task] = loader
+
+
+def _speech_loader(path: Path, frontend: dict) -> np.ndarray:
+    from .audio_io import load_audio
+    return load_audio(path, int(frontend.get("sample_rate_hz", 16000)))
+
+
+register_input_loader("speech", _speech_loader)
+
+
+def load_input(task: str, path: str | os.PathLike, frontend: dict) -> Any:
+    if task not in _INPUT_LOADERS and task == "gesture":
+        try:
+            from . import gesture_data  # noqa: F401  (registers the gesture loader)
+        except ImportError:
+            pass
+    if task not in _INPUT_LOADERS:
+        raise VaultError(f"no file reader for {task} models")
+    return _INPUT_LOADERS[task](Path(path), frontend)
+
+
+@dataclass
+class Prediction:
+    label: str
+    confidence: float
+    top: list[tuple[str, float]]
+    rejected: bool = False
+
+
+class Recognizer:
+    def __init__(self, model: LoadedModel):
+        self.model = model
+        self.labels = model.labels
+        self.unknown = model.unknown_label
+        self.reject_threshold = float(model.meta.get("decoder", {}).get("reject_threshold", 0.0))
+        self.device = next(model.network.parameters()).device
+
+    def features(self, raw: Any) -> np.ndarray:
+        fe = make_frontend(self.model.frontend_config)
+        return fe.push(raw)
+
+    def features_from_file(self, path: str | os.PathLike) -> np.ndarray:
+        return self.features(load_input(self.model.task, path, self.model.frontend_config))
+
+    @torch.no_grad()
+    def probabilities(self, features: np.ndarray) -> np.ndarray:
+        """Class probabilities after the last frame; ``(classes,)``."""
+        if features.shape[0] == 0:
+            p = np.zeros(len(self.labels), np.float32)
+            if self.unknown is not None:
+                p[self.labels.index(self.unknown)] = 1.0
+            else:
+                p[:] = 1.0 / len(self.labels)
+            return p
+        x = torch.from_numpy(np.ascontiguousarray(features, np.float32))[None].to(self.device)
+        logits, _, _ = self.model.network(x)
+        return torch.softmax(logits[0, -1], -1).cpu().numpy()
+
+    def decide(self, probs: np.ndarray, k: int = 3) -> Prediction:
+        order = np.argsort(-probs)
+        top = [(self.labels[j], float(probs[j])) for j in order[:k]]
+        label, conf = top[0]
+        rejected = False
+        if self.unknown is not None and label != self.unknown and conf < self.reject_threshold:
+            label, rejected = self.unknown, True
+        return Prediction(label, conf, top, rejected)
+
+    def predict_file(self, path: str | os.PathLike, k: int = 3) -> Prediction:
+        return self.decide(self.probabilities(self.features_from_file(path)), k)
+
+    @torch.no_grad()
+    def trace(self, features: np.ndarray) -> dict[str, np.ndarray]:
+        """The normalised network input and every gate of every layer, each ``(time, …)``."""
+        net = self.model.network
+        x = torch.from_numpy(np.ascontiguousarray(features, np.float32))[None].to(self.device)
+        xn = net.normalize(x)
+        logits, _, traces = net(xn, trace=True, normalized=True)
+        out = {"input": xn[0].cpu().numpy(), "probabilities": torch.softmax(logits[0], -1).cpu().numpy()}
+        for k, tr in enumerate(traces):
+            for name, v in tr.as_dict().items():
+                out[f"layer{k}_{name}"] = v[0].cpu().numpy()
+        return out

@@ -1,0 +1,152 @@
+"""Log-mel speech frontend: offline and streaming computations that yield identical frames.
+
+Frame ``k`` covers samples ``[k * hop, k * hop + win)`` (no centre padding), so a stream pushed in blocks
+of any size yields exactly the frames of the offline computation, as soon as their last sample arrives.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+
+import numpy as np
+import torch
+import torchaudio.functional as AF
+import torchaudio.transforms as T
+
+from .errors import ModelFileError
+
+LOG_FLOOR = 1e-6
+
+
+@dataclass(frozen=True)
+class LogMelConfig:
+    """Settings of the log-mel frontend (stored in ``model.json`` under ``frontend``).
+
+    The default band limit of 4 kHz matches telephone-band and 8 kHz recordings (FSDD) as well as
+    wide-band microphones, so one model serves both.
+    """
+
+    sample_rate_hz: int = 16000
+    win_ms: float = 25.0
+    hop_ms: float = 10.0
+    n_fft: int = 512
+    n_mels: int = 40
+    f_min_hz: float = 20.0
+    f_max_hz: float = 4000.0
+
+    type: str = "logmel"
+
+    @property
+    def win_length(self) -> int:
+        return int(round(self.sample_rate_hz * self.win_ms / 1000))
+
+    @property
+    def hop_length(self) -> int:
+        return int(round(self.sample_rate_hz * self.hop_ms / 1000))
+
+    @property
+    def feature_size(self) -> int:
+        return self.n_mels
+
+    @property
+    def frames_per_second(self) -> float:
+        return self.sample_rate_hz / self.hop_length
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, d: dict) -> "LogMelConfig":
+        if not isinstance(d, dict) or d.get("type", "logmel") != "logmel":
+            raise ModelFileError(f"frontend type {d.get('type') if isinstance(d, dict) else d!r} is not 'logmel'")
+        names = {f.name for f in fields(cls)}
+        unknown = set(d) - names
+        if unknown:
+            raise ModelFileError(f"unknown log-mel frontend settings: {sorted(unknown)}")
+        try:
+            cfg = cls(**d)
+        except TypeError as exc:
+            raise ModelFileError(f"bad log-mel frontend settings: {exc}") from None
+        cfg.validate()
+        return cfg
+
+    def validate(self) -> None:
+        ok = (8000 <= self.sample_rate_hz <= 96000 and 1 <= self.n_mels <= 256
+              and 0 < self.hop_length <= self.win_length <= self.n_fft <= 8192
+              and 0 <= self.f_min_hz < self.f_max_hz <= self.sample_rate_hz / 2)
+        if not ok:
+            raise ModelFileError(f"inconsistent log-mel frontend settings: {self.to_json()}")
+
+
+class LogMel:
+    """Offline log-mel computation (torchaudio transforms). ``samples (n,)`` -> ``(frames, n_mels)``."""
+
+    def __init__(self, config: LogMelConfig | None = None):
+        self.config = config or LogMelConfig()
+        c = self.config
+        self.spectrogram = T.Spectrogram(n_fft=c.n_fft, win_length=c.win_length, hop_length=c.hop_length,
+                                         center=False, power=2.0)
+        self.mel = T.MelScale(n_mels=c.n_mels, sample_rate=c.sample_rate_hz, f_min=c.f_min_hz,
+                              f_max=c.f_max_hz, n_stft=c.n_fft // 2 + 1)
+        self._warped: dict[float, torch.Tensor] = {}
+
+    def num_frames(self, n_samples: int) -> int:
+        c = self.config
+        return 0 if n_samples < c.win_length else (n_samples - c.win_length) // c.hop_length + 1
+
+    def power(self, samples: np.ndarray | torch.Tensor) -> torch.Tensor:
+        """Power spectrogram ``(frames, n_fft // 2 + 1)``."""
+        x = torch.as_tensor(samples, dtype=torch.float32)
+        if x.numel() < self.config.win_length:
+            return torch.zeros(0, self.config.n_fft // 2 + 1)
+        with torch.no_grad():
+            return self.spectrogram(x).T
+
+    def mel_from_power(self, power: torch.Tensor, warp: float = 1.0) -> torch.Tensor:
+        """Log-mel ``(frames, n_mels)`` from a power spectrogram; ``warp`` != 1 stretches the frequency
+        axis of the filterbank (vocal tract length perturbation, used for training augmentation)."""
+        fb = self.mel.fb if warp == 1.0 else self._warped_fb(warp)
+        return torch.log(power @ fb + LOG_FLOOR)
+
+    def _warped_fb(self, warp: float) -> torch.Tensor:
+        key = round(float(warp), 3)
+        if key not in self._warped:
+            c = self.config
+            self._warped[key] = AF.melscale_fbanks(
+                c.n_fft // 2 + 1, c.f_min_hz * key, min(c.f_max_hz * key, c.sample_rate_hz / 2),
+                c.n_mels, c.sample_rate_hz)
+        return self._warped[key]
+
+    def __call__(self, samples: np.ndarray | torch.Tensor) -> np.ndarray:
+        return self.mel_from_power(self.power(samples)).numpy()
+
+
+class StreamingLogMel:
+    """Streaming log-mel: ``push(samples)`` any block size, get the frames that became complete."""
+
+    def __init__(self, config: LogMelConfig | None = None):
+        self.offline = LogMel(config)
+        self.config = self.offline.config
+        self._buffer = np.zeros(0, dtype=np.float32)
+        self.frames_emitted = 0
+
+    @property
+    def feature_size(self) -> int:
+        return self.config.n_mels
+
+    def reset(self) -> None:
+        self._buffer = np.zeros(0, dtype=np.float32)
+        self.frames_emitted = 0
+
+    def push(self, samples: np.ndarray) -> np.ndarray:
+        """Append mono float32 samples at the configured rate; returns ``(new_frames, n_mels)``."""
+        samples = np.asarray(samples, dtype=np.float32).reshape(-1)
+        buf = np.concatenate([self._buffer, samples]) if self._buffer.size else samples
+        n = self.offline.num_frames(buf.size)
+        if n == 0:
+            self._buffer = buf.copy()
+            return np.zeros((0, self.config.n_mels), dtype=np.float32)
+        hop, win = self.config.hop_length, self.config.win_length
+        frames = self.offline(buf[: (n - 1) * hop + win])
+        self._buffer = buf[n * hop:].copy()
+        self.frames_emitted += n
+        return frames

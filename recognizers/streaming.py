@@ -1,0 +1,106 @@
+"""The one streaming pipeline for both modalities: source block -> frontend -> GateLSTM -> probabilities.
+
+``StreamingRecognizer.push(block)`` takes whatever the source produced (audio samples, a video frame's
+landmarks), runs the frames that became complete through the network with carried LSTM state and returns
+a :class:`StreamStep` holding, for those frames only: the network input, per-frame class probabilities and
+(optionally) every gate of every layer. Decoders (word endpointing, gesture segmentation) consume the
+steps; views draw them. Nothing here grows with the length of the stream.
+"""
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+
+from .frontends import make_frontend
+from .gate_lstm import LSTMState
+from .model_files import LoadedModel
+
+
+@dataclass
+class StreamStep:
+    """Results for the frames completed by one ``push``: arrays have ``n_frames`` rows.
+
+    ``frame_index`` is the stream index of the first row (frames since the last reset); ``gates`` maps
+    ``"layer{k}_{i|f|g|o|c|h}"`` to ``(n_frames, units)`` arrays when tracing is on, else it is empty.
+    """
+
+    frame_index: int
+    features: np.ndarray
+    probabilities: np.ndarray
+    gates: dict[str, np.ndarray] = field(default_factory=dict)
+
+    @property
+    def n_frames(self) -> int:
+        return int(self.features.shape[0])
+
+
+class StreamingRecognizer:
+    """Stateful step-by-step recogniser. Thread-safe: ``push`` and ``set_device`` may come from different
+    threads (the app switches device without stopping the stream)."""
+
+    def __init__(self, model: LoadedModel, trace: bool = True, device: str | torch.device | None = None):
+        self.model = model
+        self.labels = list(model.labels)
+        self.trace = trace
+        self.frontend = make_frontend(model.frontend_config)
+        self._lock = threading.Lock()
+        self.device = torch.device(device) if device is not None else next(model.network.parameters()).device
+        self.model.network.to(self.device).eval()
+        self.state: LSTMState | None = None
+        self.frames_done = 0
+
+    @property
+    def frames_per_second(self) -> float:
+        cfg = self.frontend.config
+        return float(getattr(cfg, "frames_per_second", None) or getattr(cfg, "fps", 30.0))
+
+    def reset(self) -> None:
+        """Forget the stream: frontend buffer and LSTM state."""
+        with self._lock:
+            self.frontend.reset()
+            self.state = None
+            self.frames_done = 0
+
+    def reset_state(self) -> None:
+        """Zero the LSTM state only (e.g. at the start of a new utterance); the frontend keeps its buffer."""
+        with self._lock:
+            self.state = None
+
+    def set_device(self, device: str | torch.device) -> None:
+        with self._lock:
+            self.device = torch.device(device)
+            self.model.network.to(self.device)
+            if self.state is not None:
+                self.state = self.state.to(self.device)
+
+    def push(self, block: Any) -> StreamStep:
+        with self._lock:
+            feats = self.frontend.push(block)
+            return self._run(feats)
+
+    def push_features(self, feats: np.ndarray) -> StreamStep:
+        with self._lock:
+            return self._run(feats)
+
+    @torch.no_grad()
+    def _run(self, feats: np.ndarray) -> StreamStep:
+        start = self.frames_done
+        n = int(feats.shape[0])
+        if n == 0:
+            return StreamStep(start, feats, np.zeros((0, len(self.labels)), np.float32))
+        net = self.model.network
+        x = torch.from_numpy(np.ascontiguousarray(feats, np.float32))[None].to(self.device)
+        xn = net.normalize(x)
+        logits, self.state, traces = net(xn, self.state, trace=self.trace, normalized=True)
+        probs = torch.softmax(logits[0], -1).cpu().numpy()
+        gates: dict[str, np.ndarray] = {}
+        if traces:
+            for k, tr in enumerate(traces):
+                for name, v in tr.as_dict().items():
+                    gates[f"layer{k}_{name}"] = v[0].cpu().numpy()
+        self.frames_done += n
+        return StreamStep(start, xn[0].cpu().numpy(), probs, gates)
