@@ -28,6 +28,8 @@ def _add_train(sub):
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or mps")
     p.add_argument("--val-fraction", type=float, default=0.2)
     p.add_argument("--val-groups", default=None, help="comma-separated speakers/sessions to validate on")
+    p.add_argument("--exclude-groups", default=None,
+                   help="comma-separated speakers/sessions to leave out entirely (e.g. a test speaker)")
     p.add_argument("--negatives", type=float, default=0.15,
                    help="synthetic non-target examples (noise, tones, silence) as a fraction of the data")
     p.add_argument("--reject-threshold", type=float, default=0.0,
@@ -101,6 +103,7 @@ def cmd_train(args) -> int:
                       patience=args.patience, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
                       device=args.device, val_fraction=args.val_fraction,
                       val_groups=args.val_groups.split(",") if args.val_groups else None,
+                      exclude_groups=args.exclude_groups.split(",") if args.exclude_groups else None,
                       negatives=args.negatives, reject_threshold=args.reject_threshold,
                       label_aliases=aliases, threads=args.threads, name=args.name)
     task = make_task_data(args.task, f_max=args.f_max)

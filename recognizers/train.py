@@ -57,6 +57,7 @@ class TrainConfig:
     device: str = "auto"
     val_fraction: float = 0.2
     val_groups: list[str] | None = None
+    exclude_groups: list[str] | None = None   # left out entirely (e.g. the test speaker of a LOSO fold)
     negatives: float = 0.15          # synthetic non-target examples, as a fraction of the training set
     unknown_label: str = UNKNOWN_LABEL
     reject_threshold: float = 0.0
@@ -152,7 +153,7 @@ class TerminalProgress:
         self.stream.write(
             f"epoch {r.epoch:3d}/{r.epochs}  loss {r.train_loss:.3f}  train {r.train_acc * 100:5.1f}%  "
             f"val loss {r.val_loss:.3f}  val {r.val_acc * 100:5.1f}%  best {r.best_val_acc * 100:5.1f}%  "
-            f"{r.seconds:5.1f}s/epoch  ETA {_fmt_s(r.eta_s)}\n")
+            f"{r.seconds:5.1f}s/epoch  ETA \u2264{_fmt_s(r.eta_s)}\n")
         self.stream.flush()
 
     def message(self, text: str) -> None:
@@ -187,6 +188,11 @@ def train(task: TaskData, data_dir: str | os.PathLike, out_dir: str | os.PathLik
         torch.set_num_threads(config.threads)
     device = resolve_device(config.device)
     examples = scan_dataset(data_dir, task.extensions)
+    if config.exclude_groups:
+        excluded = set(config.exclude_groups)
+        examples = [e for e in examples if e.group not in excluded]
+        if not examples:
+            raise DatasetError(f"{data_dir}: nothing left after excluding {sorted(excluded)}")
     labels = sorted({e.label for e in examples} | {config.unknown_label})
     if len(labels) < 2:
         raise DatasetError(f"{data_dir}: need at least one label besides {config.unknown_label}")
@@ -277,7 +283,7 @@ def train(task: TaskData, data_dir: str | os.PathLike, out_dir: str | os.PathLik
         else:
             bad_epochs += 1
         epoch_times.append(time.time() - t0)
-        remaining = min(config.epochs - epoch, max(0, config.patience - bad_epochs))
+        remaining = config.epochs - epoch  # an upper bound: early stopping may end sooner
         rep = EpochReport(epoch, config.epochs, tot_loss / max(1, tot_n), tot_ok / max(1, tot_n),
                           val_loss, val_acc, best_acc, epoch_times[-1], remaining * float(np.median(epoch_times)))
         history.append(rep)

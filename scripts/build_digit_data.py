@@ -1,0 +1,157 @@
+#!/usr/bin/env python3
+"""Assemble the training set of the shipped spoken-digit model into one folder-per-label dataset.
+
+Sources (nothing is downloaded; everything is local):
+  * FSDD (../shared/data/fsdd): 4 real speakers, 2,000 clips, CC BY-SA 4.0            -> labels 0..9
+  * Speech Commands v0.01 sample (../shared/data/speech_commands_v0.01_sample): 34 real speakers,
+    CC BY 4.0; the words zero..nine -> labels 0..9, every other word -> _unknown_
+  * synthetic speakers: espeak-ng (accents x voice variants x pitch x speed), flite and festival voices
+    saying the digits -> 0..9, and other English words -> _unknown_
+
+Writes DEST/<label>/<file>.wav (symlinks for real data, generated WAVs for TTS) and DEST/manifest.csv
+with a speaker column, so the trainer can validate on held-out speakers.
+
+    python scripts/build_digit_data.py --dest work/digits_data [--no-tts] [--exclude-fsdd-speaker theo]
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("LSTM_VAULT_SHARED_DATA", REPO.parent / "shared" / "data"))
+DIGITS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
+OTHER_WORDS = ["hello", "yes", "no", "stop", "go", "left", "right", "up", "down", "on", "off", "cat", "dog",
+               "bird", "house", "happy", "water", "table", "music", "window", "green", "paper", "system",
+               "morning", "coffee", "banana", "lamp", "chair", "phone", "open", "close", "play", "next",
+               "back", "wow", "tree", "bed", "marvin", "sheila", "apple", "river", "yellow", "purple",
+               "orange", "kitchen", "garden", "listen", "people", "little", "maybe", "thanks", "sorry",
+               "please", "good", "bad", "start", "pause", "volume", "hey", "okay"]
+ESPEAK_ACCENTS = ["en-us", "en-us-nyc", "en-gb-x-rp", "en-gb-scotland", "en-gb-x-gbclan", "en-029", "en-gb",
+                  "en-gb-x-gbcwmd"]
+ESPEAK_VARIANTS = ["m1", "m2", "m3", "m4", "m5", "m6", "m7", "f1", "f2", "f3", "f4", "f5", "klatt", "klatt2"]
+
+
+def trim(x: np.ndarray, rate: int, margin_s: float = 0.02, rel_db: float = -35.0) -> np.ndarray:
+    """Cut leading/trailing silence (frames 35 dB below the loudest), like FSDD's trimmed clips."""
+    hop = max(1, rate // 100)
+    n = len(x) // hop
+    if n == 0:
+        return x
+    e = np.sqrt(np.mean(x[: n * hop].reshape(n, hop) ** 2, axis=1)) + 1e-9
+    db = 20 * np.log10(e / e.max())
+    idx = np.where(db > rel_db)[0]
+    if idx.size == 0:
+        return x
+    m = int(margin_s * rate)
+    return x[max(0, idx[0] * hop - m): min(len(x), (idx[-1] + 1) * hop + m)]
+
+
+def synth(cmd: list[str], out: Path, text: str) -> bool:
+    with tempfile.TemporaryDirectory() as td:
+        raw = Path(td) / "raw.wav"
+        full = [c.replace("{OUT}", str(raw)).replace("{TEXT}", text) for c in cmd]
+        try:
+            subprocess.run(full, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=60,
+                           input=text.encode() if "{STDIN}" in cmd else None)
+            x, rate = sf.read(str(raw), dtype="float32", always_2d=True)
+        except Exception:
+            return False
+        x = trim(x.mean(1), rate)
+        if len(x) < rate * 0.1:
+            return False
+        sf.write(str(out), x / (np.abs(x).max() + 1e-9) * 0.7, rate, subtype="PCM_16")
+    return True
+
+
+def tts_voices(rng: random.Random, n_espeak: int) -> list[tuple[str, list[str]]]:
+    voices = []
+    combos = [(a, v) for a in ESPEAK_ACCENTS for v in ESPEAK_VARIANTS]
+    rng.shuffle(combos)
+    for a, v in combos[:n_espeak]:
+        p, s = rng.randint(25, 75), rng.randint(120, 190)
+        voices.append((f"espeak-{a}+{v}-p{p}-s{s}",
+                       ["espeak-ng", "-v", f"{a}+{v}", "-p", str(p), "-s", str(s), "-w", "{OUT}", "{TEXT}"]))
+    if shutil.which("flite"):
+        for voice in ("kal", "kal16", "awb", "rms", "slt"):
+            for stretch, f0 in ((1.0, 0), (1.25, 0), (0.85, 0), (1.1, 140), (1.0, 200)):
+                cmd = ["flite", "-voice", voice, "--setf", f"duration_stretch={stretch}"]
+                if f0:
+                    cmd += ["--setf", f"int_f0_target_mean={f0}"]
+                voices.append((f"flite-{voice}-d{stretch}-f{f0}", cmd + ["-t", "{TEXT}", "-o", "{OUT}"]))
+    if shutil.which("text2wave"):
+        for voice in ("kal_diphone", "ked_diphone", "cmu_us_slt_arctic_hts"):
+            voices.append((f"festival-{voice}",
+                           ["bash", "-c", f"echo '{{TEXT}}' | text2wave -eval '(voice_{voice})' -o {{OUT}}"]))
+    return voices
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--dest", required=True)
+    ap.add_argument("--no-tts", action="store_true")
+    ap.add_argument("--espeak-voices", type=int, default=70)
+    ap.add_argument("--unknown-words-per-voice", type=int, default=6)
+    ap.add_argument("--seed", type=int, default=0)
+    args = ap.parse_args(argv)
+    rng = random.Random(args.seed)
+    dest = Path(args.dest)
+    if dest.exists():
+        shutil.rmtree(dest)
+    for lab in [str(d) for d in range(10)] + ["_unknown_"]:
+        (dest / lab).mkdir(parents=True)
+    rows = []
+
+    fsdd = SHARED / "fsdd" / "recordings"
+    if not fsdd.is_dir():
+        print(f"FSDD not found at {fsdd}", file=sys.stderr)
+        return 2
+    for p in sorted(fsdd.glob("*.wav")):
+        digit, speaker, _ = p.stem.split("_")
+        (dest / digit / f"fsdd_{p.name}").symlink_to(p.resolve())
+        rows.append((f"{digit}/fsdd_{p.name}", digit, f"fsdd-{speaker}"))
+
+    sc = SHARED / "speech_commands_v0.01_sample"
+    if sc.is_dir():
+        for p in sorted(sc.glob("*/*.wav")):
+            word, spk = p.parent.name, p.stem.split("_")[0]
+            lab = str(DIGITS.index(word)) if word in DIGITS else "_unknown_"
+            name = f"sc_{word}_{p.name}"
+            (dest / lab / name).symlink_to(p.resolve())
+            rows.append((f"{lab}/{name}", lab, f"sc-{spk}"))
+
+    if not args.no_tts:
+        jobs = []
+        for vname, cmd in tts_voices(rng, args.espeak_voices):
+            for d, word in enumerate(DIGITS):
+                jobs.append((cmd, dest / str(d) / f"tts_{vname}_{word}.wav", word, str(d), vname))
+            for word in rng.sample(OTHER_WORDS, args.unknown_words_per_voice):
+                jobs.append((cmd, dest / "_unknown_" / f"tts_{vname}_{word}.wav", word, "_unknown_", vname))
+        with ThreadPoolExecutor(4) as ex:
+            ok = list(ex.map(lambda j: synth(j[0], j[1], j[2]), jobs))
+        for (cmd, out, word, lab, vname), good in zip(jobs, ok):
+            if good:
+                rows.append((f"{lab}/{out.name}", lab, f"tts-{vname}"))
+        print(f"synthesised {sum(ok)} of {len(jobs)} TTS clips")
+
+    with open(dest / "manifest.csv", "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["path", "label", "speaker"])
+        w.writerows(rows)
+    print(f"{len(rows)} clips in {dest}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
