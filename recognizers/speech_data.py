@@ -63,6 +63,6 @@ class SpeechTaskData:
                 x = x + 1e-5 * rng.standard_normal(x.size).astype(np.float32)
             x = np.clip(x, -1, 1).astype(np.float32)
             warp = float(rng.uniform(*a.warp_range))
-        if x.size < self.frontend.win_length:
-            x = np.concatenate([x, np.zeros(self.frontend.win_length - x.size, np.float32)])
+        if x.size < self.frontend.span_length:
+            x = np.concatenate([x, np.zeros(self.frontend.span_length - x.size, np.float32)])
         return self._logmel.mel_from_power(self._logmel.power(x), warp).numpy()

@@ -1,7 +1,9 @@
 """Log-mel speech frontend: offline and streaming computations that yield identical frames.
 
-Frame ``k`` covers samples ``[k * hop, k * hop + win)`` (no centre padding), so a stream pushed in blocks
-of any size yields exactly the frames of the offline computation, as soon as their last sample arrives.
+Frame ``k`` covers samples ``[k * hop, k * hop + span)`` (no centre padding), where ``span`` is
+``max(win, n_fft)``: with ``win < n_fft`` torch's STFT centres the window inside ``n_fft`` samples, so a
+frame needs ``n_fft`` samples. A stream pushed in blocks of any size yields exactly the frames of the
+offline computation, as soon as their last sample arrives.
 """
 from __future__ import annotations
 
@@ -42,6 +44,11 @@ class LogMelConfig:
     @property
     def hop_length(self) -> int:
         return int(round(self.sample_rate_hz * self.hop_ms / 1000))
+
+    @property
+    def span_length(self) -> int:
+        """Samples one frame depends on: ``max(win_length, n_fft)`` (the STFT pads the window to n_fft)."""
+        return max(self.win_length, self.n_fft)
 
     @property
     def feature_size(self) -> int:
@@ -91,12 +98,12 @@ class LogMel:
 
     def num_frames(self, n_samples: int) -> int:
         c = self.config
-        return 0 if n_samples < c.win_length else (n_samples - c.win_length) // c.hop_length + 1
+        return 0 if n_samples < c.span_length else (n_samples - c.span_length) // c.hop_length + 1
 
     def power(self, samples: np.ndarray | torch.Tensor) -> torch.Tensor:
         """Power spectrogram ``(frames, n_fft // 2 + 1)``."""
         x = torch.as_tensor(samples, dtype=torch.float32)
-        if x.numel() < self.config.win_length:
+        if x.numel() < self.config.span_length:
             return torch.zeros(0, self.config.n_fft // 2 + 1)
         with torch.no_grad():
             return self.spectrogram(x).T
@@ -145,8 +152,8 @@ class StreamingLogMel:
         if n == 0:
             self._buffer = buf.copy()
             return np.zeros((0, self.config.n_mels), dtype=np.float32)
-        hop, win = self.config.hop_length, self.config.win_length
-        frames = self.offline(buf[: (n - 1) * hop + win])
+        hop, span = self.config.hop_length, self.config.span_length
+        frames = self.offline(buf[: (n - 1) * hop + span])
         self._buffer = buf[n * hop:].copy()
         self.frames_emitted += n
         return frames
