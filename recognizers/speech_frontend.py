@@ -7,6 +7,7 @@ offline computation, as soon as their last sample arrives.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, fields
 
 import numpy as np
@@ -77,6 +78,13 @@ class LogMelConfig:
         return cfg
 
     def validate(self) -> None:
+        ints = ("sample_rate_hz", "n_fft", "n_mels")
+        nums = ("win_ms", "hop_ms", "f_min_hz", "f_max_hz")
+        if (not all(isinstance(getattr(self, k), int) and not isinstance(getattr(self, k), bool) for k in ints)
+                or not all(isinstance(getattr(self, k), (int, float)) and not isinstance(getattr(self, k), bool)
+                           and math.isfinite(getattr(self, k)) for k in nums)):
+            raise ModelFileError(f"log-mel frontend settings of the wrong type (integers: {', '.join(ints)}; "
+                                 f"numbers: {', '.join(nums)}): {self.to_json()}")
         ok = (8000 <= self.sample_rate_hz <= 96000 and 1 <= self.n_mels <= 256
               and 0 < self.hop_length <= self.win_length <= self.n_fft <= 8192
               and 0 <= self.f_min_hz < self.f_max_hz <= self.sample_rate_hz / 2)
