@@ -182,7 +182,9 @@ def _read_safetensors_header(path: Path) -> dict:
     for name, info in header.items():
         try:
             start, end = info["data_offsets"]
-            ok = info["dtype"] == "F32" and 0 <= start <= end <= data_len
+            shape = info["shape"]
+            ok = (info["dtype"] == "F32" and 0 <= start <= end <= data_len and isinstance(shape, list)
+                  and all(isinstance(d, int) and 0 <= d <= MAX_WEIGHTS_BYTES for d in shape))
         except Exception:
             ok = False
         if not ok:
@@ -214,7 +216,7 @@ def read_meta(folder: str | os.PathLike) -> dict[str, Any]:
         raise ModelFileError(f"{meta_path}: too large to be a model description")
     try:
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
         raise ModelFileError(f"{meta_path}: damaged model description ({exc.__class__.__name__})") from None
     _check_meta(meta, folder)
     return meta
