@@ -159,7 +159,11 @@ def group_split(examples: list[Example], val_fraction: float = 0.2, seed: int = 
     for label, items in by_label.items():
         for j, e in enumerate(items):
             (val if j % step == step - 1 else train).append(e)
-    return train, val, "no speaker/session ids: every %dth file of each label held out" % step
+    why = (f"only {len(named)} speaker/session group{'s' if len(named) != 1 else ''} ({', '.join(sorted(named))}), "
+           f"so the same speakers are on both sides" if named else "no speaker/session ids")
+    if len(named) >= 3:
+        why = "no grouped split possible"
+    return train, val, f"{why}: every {step}th file of each label held out"
 
 
 def import_fsdd(source: str | os.PathLike, dest: str | os.PathLike) -> int:
