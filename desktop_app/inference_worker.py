@@ -1,0 +1,170 @@
+"""The inference thread: takes capture blocks from a bounded queue and runs the mode's pipeline.
+
+Capture threads call ``offer`` which never blocks: when the queue is full the block is dropped and
+counted (shown in the status bar), so neither slow inference nor slow drawing can stall capture.
+One loop serves both modes; a pipeline says what a block is (audio samples or a video frame).
+"""
+from __future__ import annotations
+
+import queue
+import time
+from typing import Any
+
+import numpy as np
+from PySide6.QtCore import QThread, Signal
+
+from recognizers.events import Decoder
+from recognizers.model_files import LoadedModel
+
+from .decoders import make_decoder
+from .live_state import LiveState
+
+_END = object()
+
+
+class SpeechPipeline:
+    """Audio block (float32 mono at the model's rate) -> waveform + Transcriber."""
+
+    kind = "audio"
+
+    def __init__(self, state: LiveState, decoder: Decoder | None):
+        self.state = state
+        self.decoder = decoder
+        self.note = ""
+
+    def start(self) -> None:
+        pass
+
+    def process(self, block: np.ndarray) -> None:
+        self.state.add_audio(block)
+        if self.decoder is not None:
+            t = time.perf_counter()
+            decoded = self.decoder.push(block)
+            self.state.add_step(decoded, time.perf_counter() - t)
+
+    def finish(self) -> None:
+        if self.decoder is not None:
+            self.state.add_events(self.decoder.flush())
+
+    def close(self) -> None:
+        pass
+
+
+class GesturePipeline:
+    """RGB video frame -> hand landmarks (engine's HandTracker, on this thread) -> GestureSpotter."""
+
+    kind = "video"
+
+    def __init__(self, state: LiveState, decoder: Decoder | None):
+        self.state = state
+        self.decoder = decoder
+        self.tracker = None
+        self.to_frame = None
+        self.note = ""
+
+    def start(self) -> None:
+        try:
+            from recognizers.hand_tracking import HandTracker, hands_to_frame
+        except ImportError:
+            self.note = "hand tracking is not installed: showing the camera image only"
+            return
+        self.tracker = HandTracker(mode="video", max_hands=2)
+        self.to_frame = hands_to_frame
+
+    def process(self, rgb: np.ndarray) -> None:
+        t = time.perf_counter()
+        hands = self.tracker.process(rgb) if self.tracker is not None else []
+        self.state.add_image(rgb, hands)
+        if self.decoder is not None and self.to_frame is not None:
+            decoded = self.decoder.push(self.to_frame(hands))
+            self.state.add_step(decoded, time.perf_counter() - t)
+
+    def finish(self) -> None:
+        if self.decoder is not None:
+            self.state.add_events(self.decoder.flush())
+
+    def close(self) -> None:
+        if self.tracker is not None:
+            self.tracker.close()
+            self.tracker = None
+
+
+def make_pipeline(task: str, state: LiveState, model: LoadedModel | None, device: str = "cpu"
+                  ) -> tuple[SpeechPipeline | GesturePipeline, str]:
+    decoder, note = make_decoder(model, device) if model is not None else (None, "")
+    cls = SpeechPipeline if task == "speech" else GesturePipeline
+    return cls(state, decoder), note
+
+
+class InferenceWorker(QThread):
+    """Owns the decoder; consumes a bounded queue of capture blocks. Thread-safe ``offer``."""
+
+    failed = Signal(str)        # a one-line message for the window
+    note = Signal(str)          # informational (e.g. a missing optional module)
+    stream_ended = Signal()     # a file source played to its end and the decoder was flushed
+
+    def __init__(self, pipeline: SpeechPipeline | GesturePipeline, queue_size: int | None = None):
+        super().__init__()
+        self.pipeline = pipeline
+        self.state = pipeline.state
+        if queue_size is None:
+            queue_size = 100 if pipeline.kind == "audio" else 2   # ~2 s of 20 ms blocks; latest video frames
+        self._queue: queue.Queue = queue.Queue(maxsize=queue_size)
+        self._running = True
+
+    @property
+    def decoder(self) -> Decoder | None:
+        return self.pipeline.decoder
+
+    def offer(self, block: Any) -> bool:
+        """Called by capture threads. Never blocks; returns False (and counts a drop) if the queue is full."""
+        try:
+            self._queue.put_nowait(block)
+            return True
+        except queue.Full:
+            self.state.count_drop(self.pipeline.kind)
+            return False
+
+    def end_of_stream(self) -> None:
+        try:
+            self._queue.put(_END, timeout=2.0)
+        except queue.Full:
+            pass
+
+    def set_device(self, device: str) -> None:
+        """Move the model to ``device`` while the stream runs (the recogniser's lock makes it safe)."""
+        if self.decoder is not None:
+            self.decoder.recognizer.set_device(device)
+
+    def stop(self, timeout_ms: int = 5000) -> None:
+        self._running = False
+        self.wait(timeout_ms)
+
+    def run(self) -> None:
+        try:
+            self.pipeline.start()
+        except Exception as exc:  # the input still shows; the window says what failed
+            self.failed.emit(f"could not start {self.pipeline.kind} processing: {exc}")
+        if self.pipeline.note:
+            self.note.emit(self.pipeline.note)
+        last_error = ""
+        while self._running:
+            try:
+                item = self._queue.get(timeout=0.05)
+            except queue.Empty:
+                continue
+            try:
+                if item is _END:
+                    self.pipeline.finish()
+                    self.stream_ended.emit()
+                else:
+                    self.pipeline.process(item)
+            except Exception as exc:
+                msg = f"inference failed: {type(exc).__name__}: {exc}"
+                if msg != last_error:       # say it once, not 50 times a second
+                    self.failed.emit(msg)
+                    last_error = msg
+        try:
+            self.pipeline.close()
+        except Exception:
+            pass

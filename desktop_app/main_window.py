@@ -1,0 +1,600 @@
+"""The main window: mode, source, model and device pickers around the live views.
+
+The window owns one *stream* at a time: a Source (capture thread) feeding an InferenceWorker (inference
+thread) that fills a LiveState; a QTimer on the GUI thread redraws every view from a snapshot at
+``REDRAW_HZ``. Switching mode, source or model replaces the stream; switching device does not.
+"""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import torch
+from PySide6.QtCore import QSettings, Qt, QTimer
+from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtMultimedia import QMediaDevices
+from PySide6.QtWidgets import (QComboBox, QFileDialog, QHBoxLayout, QLabel, QMainWindow, QPushButton,
+                               QSplitter, QStackedWidget, QVBoxLayout, QWidget)
+
+from recognizers.errors import VaultError
+from recognizers.model_files import LoadedModel, load_model
+from recognizers.train import resolve_device
+
+from . import sources as src
+from .inference_worker import InferenceWorker, make_pipeline
+from .live_state import LiveState, Snapshot
+from .model_catalog import default_model, find_models
+from .views.camera_view import CameraView
+from .views.gate_heatmaps import GateHeatmapView
+from .views.predictions_view import PredictionsView
+from .views.saturation_view import SaturationView
+from .views.spectrogram_view import SpectrogramView
+from .views.transcript_view import TranscriptView
+from .views.unit_lines import UnitLinesView
+from .views.waveform_view import WaveformView
+
+MODES = ("speech", "gesture")
+MODE_TITLES = {"speech": "Speech", "gesture": "Gesture"}
+REDRAW_HZ = 30
+SATURATION_EVERY = 6        # the saturation summary redraws at 5 Hz: it changes slowly
+WINDOW_S = 6.0              # history held for the scrolling views (a little more than they show)
+MAX_RECENT_FILES = 6
+AUDIO_FILTER = "Audio files (*.wav *.flac *.mp3 *.ogg);;All files (*)"
+VIDEO_FILTER = "Video files (*.mp4 *.avi *.mov *.mkv *.webm);;All files (*)"
+
+
+def available_devices() -> list[str]:
+    devices = ["cpu"]
+    if torch.cuda.is_available():
+        devices.append("cuda")
+    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+        devices.append("mps")
+    return devices
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, settings: QSettings | None = None, models: dict[str, str | Path] | None = None,
+                 model_roots: list[Path] | None = None, mode: str | None = None):
+        super().__init__()
+        self.setWindowTitle("LSTM Vault")
+        self.settings = settings if settings is not None else QSettings("LSTM Vault", "LSTM Vault")
+        self.model_roots = model_roots
+        self.requested_models = {k: Path(v) for k, v in (models or {}).items() if v}
+        self.models: dict[str, LoadedModel | None] = {}
+        self.mode = ""
+        self.source: src.Source | None = None
+        self.source_spec: tuple[str, str] = ("none", "")
+        self.worker: InferenceWorker | None = None
+        self.state: LiveState | None = None
+        self.paused = False
+        self.device = "cpu"
+        self.errors: list[str] = []
+        self.last_snapshot: Snapshot | None = None
+        self.redraws = 0
+        self.draw_ms = 0.0
+        self._build()
+        self.media_devices = QMediaDevices(self)
+        self.media_devices.audioInputsChanged.connect(self._devices_changed)
+        self.media_devices.videoInputsChanged.connect(self._devices_changed)
+        self.timer = QTimer(self)
+        self.timer.setInterval(int(1000 / REDRAW_HZ))
+        self.timer.timeout.connect(self.redraw)
+        geometry = self.settings.value("window/geometry")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        else:
+            self.resize(1480, 940)
+        saved_device = str(self.settings.value("device", "cpu"))
+        self.device = saved_device if saved_device in available_devices() else "cpu"
+        self.device_box.setCurrentText(self.device)
+        self.set_mode(mode or str(self.settings.value("mode", "speech")))
+        self.timer.start()
+
+    # ==== layout ===========================================================================================
+    def _build(self) -> None:
+        self.mode_box = QComboBox()
+        for m in MODES:
+            self.mode_box.addItem(MODE_TITLES[m], m)
+        self.mode_box.activated.connect(lambda i: self.set_mode(self.mode_box.itemData(i)))
+        self.source_box = QComboBox()
+        self.source_box.setMinimumWidth(260)
+        self.source_box.setToolTip("Microphones or cameras on this system, and recently played files")
+        self.source_box.activated.connect(lambda i: self.use_source(self.source_box.itemData(i)))
+        self.file_button = QPushButton("Open file…")
+        self.file_button.clicked.connect(self._ask_file)
+        self.folder_button = QPushButton("Image folder…")
+        self.folder_button.clicked.connect(self._ask_folder)
+        self.replay_button = QPushButton("Restart")
+        self.replay_button.setToolTip("Restart the current source from the beginning (files) and clear the views")
+        self.replay_button.clicked.connect(self.restart_stream)
+        self.model_box = QComboBox()
+        self.model_box.setMinimumWidth(170)
+        self.model_box.activated.connect(lambda i: self.load_model_folder(self.model_box.itemData(i)))
+        self.model_button = QPushButton("Load model…")
+        self.model_button.clicked.connect(self._ask_model)
+        self.device_box = QComboBox()
+        self.device_box.addItems(available_devices())
+        self.device_box.setToolTip("Where the network runs; switching keeps the stream running")
+        self.device_box.activated.connect(lambda i: self.set_compute_device(self.device_box.itemText(i)))
+        self.layer_box = QComboBox()
+        self.layer_box.setToolTip("LSTM layer whose gates are drawn")
+        self.layer_box.currentIndexChanged.connect(lambda _i: self._layer_changed())
+        self.pause_button = QPushButton("Pause")
+        self.pause_button.setCheckable(True)
+        self.pause_button.setToolTip("Freeze every view for inspection (Space)")
+        self.pause_button.toggled.connect(self.set_paused)
+        QShortcut(QKeySequence(Qt.Key.Key_Space), self, activated=self.pause_button.toggle)
+
+        bar = QHBoxLayout()
+        for label, w in (("Mode", self.mode_box), ("Source", self.source_box)):
+            bar.addWidget(QLabel(label))
+            bar.addWidget(w)
+        bar.addWidget(self.file_button)
+        bar.addWidget(self.folder_button)
+        bar.addWidget(self.replay_button)
+        bar.addSpacing(16)
+        bar.addWidget(QLabel("Model"))
+        bar.addWidget(self.model_box)
+        bar.addWidget(self.model_button)
+        bar.addSpacing(16)
+        bar.addWidget(QLabel("Device"))
+        bar.addWidget(self.device_box)
+        bar.addWidget(QLabel("Layer"))
+        bar.addWidget(self.layer_box)
+        bar.addStretch(1)
+        bar.addWidget(self.pause_button)
+
+        self.notice_label = QLabel("")
+        self.notice_label.setWordWrap(True)
+        self.notice_label.setStyleSheet("color: #ecc94b;")
+        self.error_label = QLabel("")
+        self.error_label.setWordWrap(True)
+        self.error_label.setStyleSheet("color: #fc8181; font-weight: 600;")
+        self.error_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.error_label.hide()
+        self.notice_label.hide()
+
+        # left: input, predictions, transcript
+        self.waveform = WaveformView()
+        self.spectrogram = SpectrogramView()
+        speech_input = QSplitter(Qt.Orientation.Vertical)
+        speech_input.addWidget(self.waveform)
+        speech_input.addWidget(self.spectrogram)
+        speech_input.setSizes([160, 220])
+        speech_panel = QWidget()
+        row = QHBoxLayout(speech_panel)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(speech_input, 1)
+        row.addWidget(self.waveform.meter_widget)
+        self.camera = CameraView()
+        self.input_stack = QStackedWidget()
+        self.input_stack.addWidget(speech_panel)
+        self.input_stack.addWidget(self.camera)
+        self.predictions = PredictionsView()
+        self.transcript = TranscriptView()
+        left = QSplitter(Qt.Orientation.Vertical)
+        left.addWidget(self._titled("Input", self.input_stack))
+        left.addWidget(self._titled("Prediction (top 5)", self.predictions))
+        left.addWidget(self._titled("Recognised", self.transcript))
+        left.setSizes([420, 200, 200])
+
+        # right: gates
+        self.heatmaps = GateHeatmapView()
+        self.unit_lines = UnitLinesView()
+        self.saturation = SaturationView()
+        self.heatmaps.unit_clicked.connect(self.unit_lines.toggle_unit)
+        lower = QSplitter(Qt.Orientation.Horizontal)
+        lower.addWidget(self._titled("Units over time", self.unit_lines))
+        lower.addWidget(self._titled("Gate saturation (Karpathy et al. 2015)", self.saturation))
+        lower.setSizes([520, 360])
+        right = QSplitter(Qt.Orientation.Vertical)
+        right.addWidget(self._titled("Gate activations (units × time)", self.heatmaps))
+        right.addWidget(lower)
+        right.setSizes([600, 260])
+
+        main = QSplitter(Qt.Orientation.Horizontal)
+        main.addWidget(left)
+        main.addWidget(right)
+        main.setSizes([560, 900])
+
+        central = QWidget()
+        lay = QVBoxLayout(central)
+        lay.setContentsMargins(8, 6, 8, 4)
+        lay.addLayout(bar)
+        lay.addWidget(self.error_label)
+        lay.addWidget(self.notice_label)
+        lay.addWidget(main, 1)
+        self.setCentralWidget(central)
+        self.stats_label = QLabel("")
+        self.statusBar().addWidget(self.stats_label, 1)
+
+    @staticmethod
+    def _titled(title: str, widget: QWidget) -> QWidget:
+        box = QWidget()
+        lay = QVBoxLayout(box)
+        lay.setContentsMargins(0, 2, 0, 2)
+        lay.setSpacing(2)
+        label = QLabel(title.upper())
+        label.setStyleSheet("color: #8a93a0; font-size: 10px; font-weight: 700; letter-spacing: 1px;")
+        lay.addWidget(label)
+        lay.addWidget(widget, 1)
+        return box
+
+    # ==== messages =========================================================================================
+    def show_error(self, text: str) -> None:
+        """Errors are shown in the window (and kept in ``self.errors``), never raised."""
+        self.errors.append(text)
+        self.error_label.setText(text)
+        self.error_label.show()
+
+    def clear_error(self) -> None:
+        self.error_label.clear()
+        self.error_label.hide()
+
+    def show_notice(self, text: str) -> None:
+        self.notice_label.setText(text)
+        self.notice_label.setVisible(bool(text))
+
+    # ==== mode =============================================================================================
+    def set_mode(self, mode: str) -> None:
+        if mode not in MODES:
+            mode = "speech"
+        if mode == self.mode:
+            return
+        self.stop_stream()
+        self.mode = mode
+        self.settings.setValue("mode", mode)
+        self.mode_box.setCurrentIndex(MODES.index(mode))
+        self.input_stack.setCurrentIndex(MODES.index(mode))
+        self.folder_button.setVisible(mode == "gesture")
+        self.clear_error()
+        self.show_notice("")
+        if mode not in self.models:
+            self._load_initial_model(mode)
+        self._fill_models()
+        self._fill_layers()
+        self._fill_sources()
+        kind, value = self._remembered_source()
+        if kind != "none":
+            self.use_source((kind, value))
+        else:
+            self._clear_views()
+            self.predictions.set_message("choose a source" if self.models.get(mode) else self._no_model_text())
+
+    def _no_model_text(self) -> str:
+        return f"no {self.mode} model loaded: choose one with “Load model…”"
+
+    def _load_initial_model(self, mode: str) -> None:
+        self.models[mode] = None
+        candidates = [self.requested_models.get(mode)]
+        saved = self.settings.value(f"{mode}/model")
+        if saved:
+            candidates.append(Path(str(saved)))
+        candidates.append(default_model(mode, self.model_roots))
+        for folder in candidates:
+            if folder is None:
+                continue
+            try:
+                self.models[mode] = load_model(folder, task=mode)
+                return
+            except VaultError as exc:
+                self.show_error(f"Model not loaded: {exc}")
+        if self.models[mode] is None and not self.errors:
+            self.show_notice(f"No {mode} model was found in assets/models. Load one with “Load model…”.")
+
+    # ==== sources ==========================================================================================
+    def _devices(self) -> list:
+        return src.list_microphones() if self.mode == "speech" else src.list_cameras()
+
+    def _recent_files(self) -> list[str]:
+        files = self.settings.value(f"{self.mode}/recent_files", []) or []
+        if isinstance(files, str):
+            files = [files]
+        return [f for f in files if Path(f).exists()]
+
+    def _fill_sources(self) -> None:
+        box = self.source_box
+        box.blockSignals(True)
+        box.clear()
+        devices = self._devices()
+        for d in devices:
+            box.addItem(("🎤 " if self.mode == "speech" else "📷 ") + d.description(), ("device", d.description()))
+        if not devices:
+            box.addItem("no microphone found" if self.mode == "speech" else "no camera found", ("none", ""))
+            box.model().item(0).setEnabled(False)
+            self.show_notice(src.NO_MICROPHONE if self.mode == "speech" else src.NO_CAMERA)
+        for f in self._recent_files():
+            box.addItem(f"file: {Path(f).name}", ("file", f))
+        box.setCurrentIndex(-1 if not devices else 0)
+        box.blockSignals(False)
+        self._select_source_item(self.source_spec)
+
+    def _select_source_item(self, spec: tuple[str, str]) -> None:
+        for i in range(self.source_box.count()):
+            if tuple(self.source_box.itemData(i) or ()) == tuple(spec):
+                self.source_box.setCurrentIndex(i)
+                return
+
+    def _devices_changed(self) -> None:
+        self._fill_sources()
+
+    def _remembered_source(self) -> tuple[str, str]:
+        kind = str(self.settings.value(f"{self.mode}/source_kind", "") or "")
+        value = str(self.settings.value(f"{self.mode}/source", "") or "")
+        names = [d.description() for d in self._devices()]
+        if kind == "device" and value in names:
+            return kind, value
+        if kind == "file" and Path(value).exists():
+            return kind, value
+        if kind == "device" and value:
+            self.show_notice(f"The remembered {'microphone' if self.mode == 'speech' else 'camera'} "
+                             f"“{value}” is not connected.")
+        if names:
+            default = (QMediaDevices.defaultAudioInput() if self.mode == "speech"
+                       else QMediaDevices.defaultVideoInput())
+            return "device", default.description() if not default.isNull() else names[0]
+        return "none", ""
+
+    def _ask_file(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Play a file as if it were live", "",
+                                              AUDIO_FILTER if self.mode == "speech" else VIDEO_FILTER)
+        if path:
+            self.use_file(path)
+
+    def _ask_folder(self) -> None:
+        path = QFileDialog.getExistingDirectory(self, "Play a folder of images as video")
+        if path:
+            self.use_file(path)
+
+    def use_file(self, path: str | Path) -> bool:
+        return self.use_source(("file", str(path)))
+
+    def use_device(self, name: str) -> bool:
+        return self.use_source(("device", name))
+
+    def use_source(self, spec) -> bool:
+        """Start streaming from ``("device", name)`` or ``("file", path)``. Errors appear in the window."""
+        if not spec or spec[0] == "none":
+            return False
+        kind, value = spec
+        try:
+            source = self._open_source(kind, value)
+        except VaultError as exc:
+            self.show_error(f"Cannot use this source: {exc}")
+            return False
+        except Exception as exc:
+            self.show_error(f"Cannot use this source: {type(exc).__name__}: {exc}")
+            return False
+        self.clear_error()
+        self.source_spec = (kind, value)
+        self.settings.setValue(f"{self.mode}/source_kind", kind)
+        self.settings.setValue(f"{self.mode}/source", value)
+        if kind == "file":
+            recent = [value] + [f for f in self._recent_files() if f != value]
+            self.settings.setValue(f"{self.mode}/recent_files", recent[:MAX_RECENT_FILES])
+            self._fill_sources()
+        self._select_source_item(self.source_spec)
+        self._start_stream(source)
+        return True
+
+    def _open_source(self, kind: str, value: str) -> src.Source:
+        if kind == "file":
+            return src.file_source(value, self.mode, self._sample_rate())
+        for d in self._devices():
+            if d.description() == value:
+                return (src.MicrophoneSource(d, self._sample_rate()) if self.mode == "speech"
+                        else src.CameraSource(d))
+        raise src.SourceError(f"“{value}” is not connected")
+
+    def _sample_rate(self) -> int:
+        model = self.models.get(self.mode)
+        return int(model.frontend_config.get("sample_rate_hz", 16000)) if model is not None else 16000
+
+    # ==== the stream ====================================================================================
+    def _start_stream(self, source: src.Source) -> None:
+        self.stop_stream()
+        model = self.models.get(self.mode)
+        pipeline_note = ""
+        try:
+            state, pipeline, pipeline_note = self._make_pipeline(model, source)
+        except Exception as exc:     # e.g. a decoder that refuses this model
+            self.show_error(f"Model cannot run here: {exc}")
+            state, pipeline, _ = self._make_pipeline(None, source)
+        self.state = state
+        self.worker = InferenceWorker(pipeline)
+        self.worker.failed.connect(self.show_error)
+        self.worker.note.connect(self._add_notice)
+        self.worker.stream_ended.connect(self._stream_ended)
+        self.worker.start()
+        self.source = source
+        source.failed.connect(self.show_error)
+        if pipeline_note:
+            self._add_notice(pipeline_note)
+        self._clear_views()
+        if model is None:
+            self.predictions.set_message(self._no_model_text())
+        source.start(self.worker)
+        if self.paused:
+            source.set_paused(True)
+
+    def _make_pipeline(self, model: LoadedModel | None, source: src.Source):
+        fps = 100.0 if self.mode == "speech" else 30.0
+        kwargs = {}
+        if model is not None:
+            arch = model.network.arch
+            kwargs = dict(feature_size=arch.input_size, num_layers=arch.num_layers, units=arch.hidden_size)
+        state = LiveState(model.labels if model else [], fps, WINDOW_S,
+                          sample_rate_hz=self._sample_rate() if self.mode == "speech" else None, **kwargs)
+        pipeline, note = make_pipeline(self.mode, state, model, self.device)
+        if pipeline.decoder is not None:
+            fps = pipeline.decoder.recognizer.frames_per_second
+        if self.mode == "gesture" and getattr(source, "fps", None):
+            fps = float(source.fps)     # one network frame per video frame
+        state.frame_rate_hz = fps
+        return state, pipeline, note
+
+    def _add_notice(self, text: str) -> None:
+        current = self.notice_label.text()
+        self.show_notice(text if not current or text in current else f"{current}  ·  {text}")
+
+    def _stream_ended(self) -> None:
+        if self.source is not None and not self.source.is_live:
+            self._add_notice(f"{self.source.label} played to its end: “Restart” plays it again.")
+
+    def restart_stream(self) -> None:
+        if self.source_spec[0] != "none":
+            self.use_source(self.source_spec)
+
+    def stop_stream(self) -> None:
+        """Stop capture first (no new blocks), then the inference thread."""
+        if self.source is not None:
+            self.source.stop()
+            self.source = None
+        if self.worker is not None:
+            self.worker.stop()
+            self.worker = None
+
+    def _clear_views(self) -> None:
+        self.transcript.clear()
+        self.heatmaps.clear()
+
+    # ==== model, device, layer, pause ===================================================================
+    def _fill_models(self) -> None:
+        self.model_box.blockSignals(True)
+        self.model_box.clear()
+        current = self.models.get(self.mode)
+        folders = find_models(self.mode, self.model_roots)
+        if current is not None and current.path is not None and current.path not in folders:
+            folders.insert(0, current.path)
+        for f in folders:
+            self.model_box.addItem(f.name, str(f))
+        if current is not None and current.path is not None:
+            self.model_box.setCurrentIndex(folders.index(current.path))
+        elif not folders:
+            self.model_box.addItem("(none)", None)
+        self.model_box.blockSignals(False)
+
+    def _fill_layers(self) -> None:
+        model = self.models.get(self.mode)
+        n = model.network.arch.num_layers if model is not None else 0
+        self.layer_box.blockSignals(True)
+        self.layer_box.clear()
+        for k in range(n):
+            self.layer_box.addItem(f"{k + 1} of {n}", k)
+        self.layer_box.setCurrentIndex(n - 1 if n else -1)
+        self.layer_box.blockSignals(False)
+
+    @property
+    def layer(self) -> int:
+        return int(self.layer_box.currentData() or 0)
+
+    def _layer_changed(self) -> None:
+        self.heatmaps.clear()
+        if self.paused:
+            self._draw(force=True)
+
+    def _ask_model(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, f"Load a {self.mode} model folder")
+        if folder:
+            self.load_model_folder(folder)
+
+    def load_model_folder(self, folder) -> bool:
+        """Load a model folder for the current mode; a wrong or damaged folder is explained in the window."""
+        if not folder:
+            return False
+        try:
+            model = load_model(folder, task=self.mode)
+        except VaultError as exc:
+            self.show_error(f"Model not loaded: {exc}")
+            self._fill_models()
+            return False
+        except Exception as exc:
+            self.show_error(f"Model not loaded: {folder}: {type(exc).__name__}: {exc}")
+            self._fill_models()
+            return False
+        self.clear_error()
+        self.models[self.mode] = model
+        self.settings.setValue(f"{self.mode}/model", str(model.path))
+        self._fill_models()
+        self._fill_layers()
+        if self.source_spec[0] != "none":
+            self.use_source(self.source_spec)
+        else:
+            self.predictions.set_message("choose a source")
+        return True
+
+    def set_compute_device(self, name: str) -> bool:
+        """Move the network to ``name`` without stopping the stream."""
+        try:
+            resolve_device(name)
+            if self.worker is not None:
+                self.worker.set_device(name)
+        except Exception as exc:
+            self.show_error(f"Cannot switch to {name}: {exc}")
+            self.device_box.setCurrentText(self.device)
+            return False
+        self.device = name
+        self.device_box.setCurrentText(name)
+        self.settings.setValue("device", name)
+        return True
+
+    def set_paused(self, paused: bool) -> None:
+        """Freeze every view (hover still works); file sources pause too, live capture keeps recognising."""
+        self.paused = bool(paused)
+        if self.pause_button.isChecked() != self.paused:
+            self.pause_button.setChecked(self.paused)
+        self.pause_button.setText("Resume" if self.paused else "Pause")
+        if self.source is not None:
+            self.source.set_paused(self.paused)
+        self._update_status(self.last_snapshot)
+
+    # ==== drawing (GUI thread, REDRAW_HZ) ==============================================================
+    def redraw(self) -> None:
+        if not self.paused:
+            self._draw()
+
+    def _draw(self, force: bool = False) -> None:
+        if self.state is None:
+            return
+        t = time.perf_counter()
+        snap = self.state.snapshot(self.layer)
+        if self.mode == "speech":
+            self.waveform.update_from(snap)
+            self.spectrogram.update_from(snap)
+        else:
+            self.camera.update_from(snap)
+        if self.models.get(self.mode) is not None:
+            self.predictions.update_from(snap)
+        self.transcript.update_from(snap)
+        self.heatmaps.update_from(snap)
+        self.unit_lines.update_from(snap)
+        if force or self.redraws % SATURATION_EVERY == 0:
+            self.saturation.update_from(snap)
+        self.last_snapshot = snap
+        self.redraws += 1
+        self.draw_ms = 0.9 * self.draw_ms + 0.1 * (time.perf_counter() - t) * 1000.0
+        self._update_status(snap)
+
+    def _update_status(self, snap: Snapshot | None) -> None:
+        parts = []
+        if self.paused:
+            parts.append("⏸ PAUSED")
+        if self.source is not None:
+            parts.append(f"{self.source.label} ({'live' if self.source.is_live else 'file'})")
+        else:
+            parts.append("no source")
+        if snap is not None:
+            c = snap.counters
+            parts += [f"{snap.now_s:6.1f} s", f"{c.frames_run} frames",
+                      f"dropped: {c.dropped_audio_blocks} audio blocks, {c.dropped_video_frames} video frames",
+                      f"inference {c.inference_ms:.1f} ms/block", f"draw {self.draw_ms:.1f} ms"]
+        model = self.models.get(self.mode)
+        parts += [f"device {self.device}", f"model {model.name if model else '(none)'}"]
+        self.stats_label.setText("   ·   ".join(parts))
+
+    def closeEvent(self, event) -> None:
+        self.timer.stop()
+        self.stop_stream()
+        self.settings.setValue("window/geometry", self.saveGeometry())
+        self.settings.sync()
+        super().closeEvent(event)

@@ -1,0 +1,123 @@
+"""Heatmaps (units × time) of the six LSTM quantities of one layer, scrolling with the input.
+
+Hovering a cell shows unit, time and value; clicking a cell picks that unit for the line plot.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QPointF, QRectF, Signal
+from PySide6.QtWidgets import QLabel, QToolTip, QVBoxLayout, QWidget
+
+from ..live_state import GATES, Snapshot
+from .time_window import make_time_plot, scroll_to
+
+GATE_TITLES = {"i": "i input", "f": "f forget", "g": "g candidate", "o": "o output", "c": "c cell", "h": "h hidden"}
+SIGMOID = ("i", "f", "o")
+
+
+class GateHeatmapView(QWidget):
+    unit_clicked = Signal(int)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.readout = QLabel("hover a cell: unit, time, value · click to plot a unit")
+        self.readout.setStyleSheet("color: #a0aec0;")
+        self.canvas = pg.GraphicsLayoutWidget()
+        self.canvas.ci.layout.setSpacing(2)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addWidget(self.readout)
+        lay.addWidget(self.canvas, 1)
+        seq = pg.colormap.get("viridis")
+        div = pg.colormap.get("CET-D1")
+        self.plots: dict[str, pg.PlotItem] = {}
+        self.images: dict[str, pg.ImageItem] = {}
+        self.data: dict[str, np.ndarray] = {}     # the (frames, units) arrays shown, for hover readout
+        self.t0_s = 0.0
+        self.frame_rate_hz = 100.0
+        self.cell_limit = 1.0
+        for k, g in enumerate(GATES):
+            plot = make_time_plot(show_axis=(k == len(GATES) - 1))
+            plot.setLabel("left", GATE_TITLES[g])
+            plot.getAxis("left").setWidth(58)
+            img = pg.ImageItem()
+            img.setColorMap(seq if g in SIGMOID else div)
+            plot.addItem(img)
+            if k:
+                plot.setXLink(self.plots[GATES[0]])
+            self.canvas.addItem(plot, row=k, col=0)
+            self.plots[g] = plot
+            self.images[g] = img
+        self.plots["h"].setLabel("bottom", "stream time", units="s")
+        self.canvas.scene().sigMouseMoved.connect(self._hover)
+        self.canvas.scene().sigMouseClicked.connect(self._click)
+        self.hover_text = ""
+
+    def clear(self) -> None:
+        for img in self.images.values():
+            img.clear()
+        self.data = {}
+
+    def update_from(self, snap: Snapshot) -> None:
+        self.t0_s = snap.frames_t0_s
+        self.frame_rate_hz = snap.frame_rate_hz
+        for g, plot in self.plots.items():
+            scroll_to(plot, snap.now_s)
+            v = snap.gates.get(g)
+            if v is None or v.shape[0] == 0:
+                continue
+            self.data[g] = v
+            if g in SIGMOID:
+                levels = (0.0, 1.0)
+            elif g == "c":
+                # the cell is unbounded: a slowly adapting symmetric range keeps colours comparable over time
+                m = float(np.nanpercentile(np.abs(v), 99)) if v.size else 1.0
+                self.cell_limit = max(1.0, m if m > self.cell_limit else 0.95 * self.cell_limit + 0.05 * m)
+                levels = (-self.cell_limit, self.cell_limit)
+            else:
+                levels = (-1.0, 1.0)
+            self.images[g].setImage(v.T, autoLevels=False, levels=levels)
+            self.images[g].setRect(QRectF(self.t0_s, 0, v.shape[0] / self.frame_rate_hz, v.shape[1]))
+            plot.setYRange(0, v.shape[1], padding=0)
+
+    # ---- inspection ----------------------------------------------------------------------------------
+    def cell_at(self, gate: str, t_s: float, unit_y: float) -> tuple[int, float, float] | None:
+        """(unit, time of the frame, value) under stream time ``t_s`` and y ``unit_y``, or None."""
+        v = self.data.get(gate)
+        if v is None:
+            return None
+        k = int(np.floor((t_s - self.t0_s) * self.frame_rate_hz))
+        u = int(np.floor(unit_y))
+        if not (0 <= k < v.shape[0] and 0 <= u < v.shape[1]):
+            return None
+        return u, self.t0_s + k / self.frame_rate_hz, float(v[k, u])
+
+    def describe(self, gate: str, t_s: float, unit_y: float) -> str:
+        cell = self.cell_at(gate, t_s, unit_y)
+        if cell is None:
+            return ""
+        u, t, val = cell
+        return f"{GATE_TITLES[gate]} · unit {u} · t = {t:.2f} s · value {val:+.3f}"
+
+    def _locate(self, scene_pos) -> tuple[str, QPointF] | None:
+        for g, plot in self.plots.items():
+            vb = plot.getViewBox()
+            if vb.sceneBoundingRect().contains(scene_pos):
+                return g, vb.mapSceneToView(scene_pos)
+        return None
+
+    def _hover(self, scene_pos) -> None:
+        hit = self._locate(scene_pos)
+        text = self.describe(hit[0], hit[1].x(), hit[1].y()) if hit else ""
+        self.hover_text = text
+        self.readout.setText(text or "hover a cell: unit, time, value · click to plot a unit")
+        if text:
+            QToolTip.showText(self.canvas.mapToGlobal(self.canvas.mapFromScene(scene_pos)), text, self.canvas)
+
+    def _click(self, ev) -> None:
+        hit = self._locate(ev.scenePos())
+        if hit:
+            cell = self.cell_at(hit[0], hit[1].x(), hit[1].y())
+            if cell is not None:
+                self.unit_clicked.emit(cell[0])

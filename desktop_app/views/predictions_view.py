@@ -1,0 +1,95 @@
+"""Top-k classes with probability bars and a clear recognised / listening / nothing-recognised state."""
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QGridLayout, QLabel, QProgressBar, QVBoxLayout, QWidget
+
+from ..live_state import Snapshot
+
+TOP_K = 5
+SHOW_EVENT_S = 1.5          # how long a recognised word stays as the headline
+
+
+def display_label(label: str) -> str:
+    return "unknown / noise" if label.strip("_") == "unknown" else label
+
+
+class PredictionsView(QWidget):
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.headline = QLabel("nothing recognised")
+        self.headline.setObjectName("headline")
+        self.headline.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.headline.setMinimumHeight(44)
+        grid = QGridLayout()
+        grid.setVerticalSpacing(2)
+        self.names: list[QLabel] = []
+        self.bars: list[QProgressBar] = []
+        for k in range(TOP_K):
+            name = QLabel("")
+            name.setMinimumWidth(110)
+            bar = QProgressBar()
+            bar.setRange(0, 1000)
+            bar.setFormat("")
+            bar.setMaximumHeight(16)
+            pct = QLabel("")
+            pct.setMinimumWidth(44)
+            pct.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            grid.addWidget(name, k, 0)
+            grid.addWidget(bar, k, 1)
+            grid.addWidget(pct, k, 2)
+            self.names.append(name)
+            self.bars.append(bar)
+            bar.pct = pct
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addWidget(self.headline)
+        lay.addLayout(grid)
+        self.state = "nothing"
+        self.top: list[tuple[str, float]] = []
+        self.set_message("nothing recognised")
+
+    def set_message(self, text: str) -> None:
+        """A fixed state with no scores (no model loaded, waiting for input)."""
+        self.state = "message"
+        self._headline(text, "#8a93a0")
+        for name, bar in zip(self.names, self.bars):
+            name.setText("")
+            bar.setValue(0)
+            bar.pct.setText("")
+
+    def _headline(self, text: str, colour: str) -> None:
+        self.headline.setText(text)
+        self.headline.setStyleSheet(f"font-size: 20px; font-weight: 600; color: {colour};")
+
+    def update_from(self, snap: Snapshot) -> None:
+        p = snap.probabilities
+        if p is None or not snap.labels:
+            if self.state != "message":
+                self.set_message("nothing recognised")
+            return
+        order = np.argsort(p)[::-1][:TOP_K]
+        self.top = [(snap.labels[j], float(p[j])) for j in order]
+        for k, (name, bar) in enumerate(zip(self.names, self.bars)):
+            if k < len(self.top):
+                label, prob = self.top[k]
+                name.setText(display_label(label))
+                bar.setValue(int(round(prob * 1000)))
+                bar.pct.setText(f"{prob:.0%}")
+            else:
+                name.setText("")
+                bar.setValue(0)
+                bar.pct.setText("")
+        recent = snap.events[-1] if snap.events else None
+        if recent is not None and snap.now_s - recent.end_s <= SHOW_EVENT_S:
+            self.state = "recognised"
+            self._headline(f"{display_label(recent.label)}  {recent.confidence:.0%}", "#68d391")
+        elif snap.active:
+            self.state = "active"
+            self._headline("hearing something…" if snap.sample_rate_hz else "gesture in progress…", "#f6e05e")
+        else:
+            self.state = "nothing"
+            self._headline("nothing recognised", "#8a93a0")
+        for bar in self.bars:
+            bar.setEnabled(self.state != "nothing")

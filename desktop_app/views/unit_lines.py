@@ -1,0 +1,103 @@
+"""Chosen units of one gate as lines over time (the unit picker)."""
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QLineEdit, QVBoxLayout, QWidget
+
+from ..live_state import GATES, Snapshot
+from .gate_heatmaps import GATE_TITLES
+from .time_window import make_time_plot, scroll_to
+
+MAX_LINES = 8
+
+
+def parse_units(text: str, n_units: int | None = None) -> list[int]:
+    """'3, 7 12-14' -> [3, 7, 12, 13, 14] (distinct, in order, at most MAX_LINES, within range)."""
+    out: list[int] = []
+    for a, b in re.findall(r"(\d+)(?:\s*-\s*(\d+))?", text):
+        lo, hi = int(a), int(b or a)
+        for u in range(lo, min(hi, lo + MAX_LINES) + 1):
+            if u not in out and (n_units is None or u < n_units):
+                out.append(u)
+    return out[:MAX_LINES]
+
+
+class UnitLinesView(QWidget):
+    units_changed = Signal(list)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.units_edit = QLineEdit("0, 1, 2")
+        self.units_edit.setPlaceholderText("units, e.g. 0, 5, 12-14")
+        self.units_edit.setToolTip("Units to plot (or click a heatmap cell)")
+        self.gate_box = QComboBox()
+        for g in GATES:
+            self.gate_box.addItem(GATE_TITLES[g], g)
+        self.gate_box.setCurrentIndex(GATES.index("c"))
+        top = QHBoxLayout()
+        top.addWidget(QLabel("units"))
+        top.addWidget(self.units_edit, 1)
+        top.addWidget(self.gate_box)
+        self.plot_widget = pg.PlotWidget(plotItem=make_time_plot())
+        self.plot = self.plot_widget.getPlotItem()
+        self.plot.setLabel("bottom", "stream time", units="s")
+        self.legend = self.plot.addLegend(offset=(4, 4), labelTextSize="8pt")
+        self.curves = [self.plot.plot(pen=pg.mkPen(pg.intColor(k, MAX_LINES, sat=200), width=2))
+                       for k in range(MAX_LINES)]
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addLayout(top)
+        lay.addWidget(self.plot_widget, 1)
+        self.n_units: int | None = None
+        self.units: list[int] = []
+        self.units_edit.editingFinished.connect(self._units_edited)
+        self.gate_box.currentIndexChanged.connect(lambda _i: self._relabel())
+        self._units_edited()
+
+    @property
+    def gate(self) -> str:
+        return self.gate_box.currentData()
+
+    def set_units(self, units: list[int]) -> None:
+        self.units_edit.setText(", ".join(str(u) for u in units))
+        self._units_edited()
+
+    def toggle_unit(self, unit: int) -> None:
+        units = list(self.units)
+        if unit in units:
+            units.remove(unit)
+        else:
+            units = (units + [unit])[-MAX_LINES:]
+        self.set_units(units)
+
+    def _units_edited(self) -> None:
+        units = parse_units(self.units_edit.text(), self.n_units)
+        if units != self.units:
+            self.units = units
+            self._relabel()
+            self.units_changed.emit(units)
+
+    def _relabel(self) -> None:
+        """Legend entries change only when the selection does, never per frame."""
+        self.legend.clear()
+        for k, curve in enumerate(self.curves):
+            if k < len(self.units):
+                self.legend.addItem(curve, f"{self.gate} {self.units[k]}")
+            else:
+                curve.setData([], [])
+
+    def update_from(self, snap: Snapshot) -> None:
+        scroll_to(self.plot, snap.now_s)
+        v = snap.gates.get(self.gate)
+        if v is None or v.shape[0] == 0:
+            return
+        if self.n_units != v.shape[1]:
+            self.n_units = v.shape[1]
+            self._units_edited()
+        t = snap.frames_t0_s + np.arange(v.shape[0]) / snap.frame_rate_hz
+        for k, u in enumerate(self.units):
+            self.curves[k].setData(t, v[:, u])

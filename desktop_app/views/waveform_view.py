@@ -1,0 +1,76 @@
+"""Scrolling waveform (peak envelope) with a level meter in dBFS."""
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QVBoxLayout, QWidget
+
+from ..live_state import Snapshot
+from .time_window import make_time_plot, scroll_to
+
+ENVELOPE_BINS = 1500
+METER_FLOOR_DB = -60
+LEFT_AXIS_PX = 52
+
+
+def peak_envelope(x: np.ndarray, bins: int) -> tuple[np.ndarray, np.ndarray]:
+    """(index, value) of an interleaved min/max envelope: what a screen can show of ``x``."""
+    if x.size <= 2 * bins:
+        return np.arange(x.size, dtype=np.float64), x
+    k = x.size // bins
+    n = k * bins
+    off = x.size - n                  # keep the newest samples aligned to the right edge
+    blocks = x[off:].reshape(bins, k)
+    env = np.empty(2 * bins, x.dtype)
+    env[0::2] = blocks.min(axis=1)
+    env[1::2] = blocks.max(axis=1)
+    idx = off + np.repeat(np.arange(bins) * k, 2) + np.tile([0, k // 2], bins)
+    return idx.astype(np.float64), env
+
+
+class WaveformView(QWidget):
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.plot_widget = pg.PlotWidget(plotItem=make_time_plot())
+        self.plot = self.plot_widget.getPlotItem()
+        self.plot.setLabel("left", "waveform")
+        self.plot.getAxis("left").enableAutoSIPrefix(False)
+        self.plot.getAxis("left").setWidth(LEFT_AXIS_PX)
+        self.plot.setYRange(-1, 1, padding=0)
+        self.curve = self.plot.plot(pen=pg.mkPen("#5ec4ff", width=1))
+        self.meter = QProgressBar()
+        self.meter.setOrientation(Qt.Orientation.Vertical)
+        self.meter.setRange(METER_FLOOR_DB, 0)
+        self.meter.setTextVisible(False)
+        self.meter.setFixedWidth(16)
+        self.meter.setToolTip("input level (dBFS, last 50 ms)")
+        self.level_label = QLabel("– dB")
+        self.level_label.setAlignment(Qt.AlignmentFlag.AlignHCenter)
+        self.level_label.setMinimumWidth(52)
+        self.meter_widget = QWidget()          # laid out by the window beside both time plots
+        meter_box = QVBoxLayout(self.meter_widget)
+        meter_box.setContentsMargins(0, 0, 0, 0)
+        meter_box.addWidget(self.meter, 1, Qt.AlignmentFlag.AlignHCenter)
+        meter_box.addWidget(self.level_label)
+        lay = QHBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addWidget(self.plot_widget, 1)
+        self._ylim = 0.1
+        self.level_db = float(METER_FLOOR_DB)
+
+    def update_from(self, snap: Snapshot) -> None:
+        x = snap.waveform
+        if x is None:
+            return
+        idx, env = peak_envelope(x, ENVELOPE_BINS)
+        self.curve.setData(snap.waveform_t0_s + idx / snap.sample_rate_hz, env)
+        peak = float(np.max(np.abs(x[-snap.sample_rate_hz:]))) if x.size else 0.0
+        target = min(1.0, max(0.05, 1.25 * peak))
+        # grow at once, shrink slowly: quiet input stays visible without the axis jumping
+        self._ylim = target if target > self._ylim else 0.97 * self._ylim + 0.03 * target
+        self.plot.setYRange(-self._ylim, self._ylim, padding=0)
+        scroll_to(self.plot, snap.now_s)
+        self.level_db = snap.level_db
+        self.meter.setValue(int(max(METER_FLOOR_DB, min(0.0, snap.level_db))))
+        self.level_label.setText(f"{snap.level_db:.0f} dB" if snap.level_db > -89 else "silent")
