@@ -78,7 +78,10 @@ _EXTRA_COMMANDS: list = []
 
 
 def _load_extra_commands() -> None:
+    """Import the optional command modules once (``main`` may run many times in one process, e.g. tests)."""
     import importlib
+    if _EXTRA_COMMANDS:
+        return
     for mod in ("recognizers.gesture_cli", "recognizers.transcribe_cli", "recognizers.bench",
                 "recognizers.export"):
         try:
@@ -157,20 +160,26 @@ def cmd_predict(args) -> int:
 def cmd_trace(args) -> int:
     import numpy as np
     from .errors import VaultError
+    from .frontends import make_frontend
     from .model_files import load_model
     from .recognizer import Recognizer
     model = load_model(args.model)
     rec = Recognizer(model)
     feats = rec.features_from_file(args.file)
-    fps = float(model.meta.get("frontend", {}).get("fps") or 100.0)
+    fps = float(getattr(make_frontend(model.frontend_config).config, "frames_per_second", 0)
+                or model.meta.get("frontend", {}).get("fps") or 100.0)
     if feats.shape[0] > args.max_seconds * fps:
         raise VaultError(f"{args.file}: {feats.shape[0] / fps:.0f} s is longer than --max-seconds "
                          f"{args.max_seconds:.0f}; trim it or raise the limit")
     tr = rec.trace(feats)
     out = Path(args.out)
     tmp = out.with_name("." + out.name + ".tmp.npz")
-    np.savez_compressed(tmp, labels=np.asarray(model.labels), **tr)
-    tmp.replace(out)
+    try:
+        np.savez_compressed(tmp, labels=np.asarray(model.labels), **tr)
+        tmp.replace(out)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise VaultError(f"--out {out}: cannot write ({exc.strerror or exc})") from None
     print(f"wrote {out}: {feats.shape[0]} frames, {model.network.arch.num_layers} layers × "
           f"{model.network.arch.hidden_size} units")
     return 0
