@@ -32,6 +32,13 @@ def _speech_loader(path: Path, frontend: dict) -> np.ndarray:
 
 register_input_loader("speech", _speech_loader)
 
+# Below one step of 16-bit audio nothing was recorded: a file like that holds no word, and what the network
+# says about a constant log-floor input it never trained on is arbitrary, so it gets the unknown label.
+SILENCE_PEAK = 1.0 / 32768
+_NO_SIGNAL: dict[str, Callable[[Any], bool]] = {
+    "speech": lambda x: x.size == 0 or float(np.max(np.abs(x))) < SILENCE_PEAK,
+}
+
 
 def load_input(task: str, path: str | os.PathLike, frontend: dict) -> Any:
     if task not in _INPUT_LOADERS and task == "gesture":
@@ -91,11 +98,18 @@ class Recognizer:
         return Prediction(label, conf, top, rejected)
 
     def predict_file(self, path: str | os.PathLike, k: int = 3) -> Prediction:
-        return self.decide(self.probabilities(self.features_from_file(path)), k)
+        raw = load_input(self.model.task, path, self.model.frontend_config)
+        no_signal = _NO_SIGNAL.get(self.model.task)
+        if no_signal is not None and no_signal(raw):
+            nothing = np.zeros((0, self.model.network.arch.input_size), np.float32)
+            return self.decide(self.probabilities(nothing), k)
+        return self.decide(self.probabilities(self.features(raw)), k)
 
     @torch.no_grad()
     def trace(self, features: np.ndarray) -> dict[str, np.ndarray]:
         """The normalised network input and every gate of every layer, each ``(time, …)``."""
+        if features.shape[0] == 0:
+            raise VaultError("the input is too short to give a single feature frame; nothing to trace")
         net = self.model.network
         x = torch.from_numpy(np.ascontiguousarray(features, np.float32))[None].to(self.device)
         xn = net.normalize(x)
