@@ -427,9 +427,10 @@ class MainWindow(QMainWindow):
                           sample_rate_hz=self._sample_rate() if self.mode == "speech" else None, **kwargs)
         pipeline, note = make_pipeline(self.mode, state, model, self.device)
         if pipeline.decoder is not None:
+            # the engine times events by its frame rate; the views use the same clock so they line up
             fps = pipeline.decoder.recognizer.frames_per_second
-        if self.mode == "gesture" and getattr(source, "fps", None):
-            fps = float(source.fps)     # one network frame per video frame
+        elif self.mode == "gesture" and getattr(source, "fps", None):
+            fps = float(source.fps)
         state.frame_rate_hz = fps
         return state, pipeline, note
 

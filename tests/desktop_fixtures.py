@@ -1,0 +1,47 @@
+"""Models and windows for the desktop app tests.
+
+The shipped models (``assets/models/digits-en``, ``assets/models/gestures-arman6``) are used when they are
+there; otherwise a small untrained model of the right kind is written, so the GUI is still exercised end to
+end (predictions are then real network outputs, but not meaningful words).
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+SHIPPED = REPO / "assets" / "models"
+SPEECH_LABELS = [str(d) for d in range(10)] + ["_unknown_"]
+
+
+def untrained_model(folder: Path, task: str, hidden: int = 24) -> Path:
+    from recognizers.model import Architecture, SequenceClassifier
+    from recognizers.model_files import save_model
+    if task == "speech":
+        from recognizers.speech_frontend import LogMelConfig
+        frontend = LogMelConfig().to_json()
+        labels = SPEECH_LABELS
+    else:
+        from recognizers.landmark_frontend import LandmarkConfig
+        frontend = LandmarkConfig().to_json()
+        labels = ["swipe_left", "swipe_right", "_unknown_"]
+    from recognizers.frontends import frontend_feature_size
+    n_feat = frontend_feature_size(frontend)
+    net = SequenceClassifier(Architecture(input_size=n_feat, hidden_size=hidden, num_layers=2,
+                                          num_classes=len(labels)))
+    return save_model(folder, net, {"task": task, "labels": labels, "unknown_label": "_unknown_",
+                                    "frontend": frontend, "name": folder.name})
+
+
+def trained_speech_model() -> Path | None:
+    """The shipped digit model, or one named by LSTM_VAULT_TEST_SPEECH_MODEL (a dev model)."""
+    env = os.environ.get("LSTM_VAULT_TEST_SPEECH_MODEL")
+    for p in ([Path(env)] if env else []) + [SHIPPED / "digits-en"]:
+        if (p / "model.json").is_file():
+            return p
+    return None
+
+
+def gesture_model_folder() -> Path | None:
+    p = SHIPPED / "gestures-arman6"
+    return p if (p / "model.json").is_file() else None
