@@ -112,8 +112,9 @@ def cmd_train(args) -> int:
     task = make_task_data(args.task, f_max=args.f_max)
     res = train(task, args.data, args.out, cfg, on_epoch=progress.epoch, on_batch=progress.batch,
                 log=progress.message, command="lstm-vault " + " ".join(sys.argv[1:]))
-    progress.message(f"saved {res.model_dir}: best validation accuracy {res.best_val_acc * 100:.2f}% "
-                     f"after {res.epochs_run} epochs in {res.seconds:.0f} s")
+    if res.model_dir is not None:   # None on the non-zero ranks of a torchrun launch: rank 0 saves
+        progress.message(f"saved {res.model_dir}: best validation accuracy {res.best_val_acc * 100:.2f}% "
+                         f"after {res.epochs_run} epochs in {res.seconds:.0f} s")
     return 0
 
 

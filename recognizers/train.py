@@ -21,7 +21,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from . import augment, metrics
+from . import augment, distributed, metrics
 from .datasets import Example, group_split, scan_dataset, summarize
 from .errors import DatasetError, VaultError
 from .model import Architecture, SequenceClassifier
@@ -176,17 +176,48 @@ def load_examples(task: TaskData, examples: list[Example], log: Callable[[str], 
     return kept, raws, errors
 
 
+def _shard_batches(items: list, batch_size: int, epoch: int, seed: int, ctx: distributed.DistContext):
+    """This process's batches of ``epoch`` under torchrun (every process gets the same number)."""
+    order = distributed.shard_indices(len(items), epoch, seed, ctx)
+    for s in range(0, len(order), batch_size):
+        yield [items[j] for j in order[s:s + batch_size]]
+
+
 def train(task: TaskData, data_dir: str | os.PathLike, out_dir: str | os.PathLike | None,
           config: TrainConfig, on_epoch: Callable[[EpochReport], None] | None = None,
           on_batch: Callable[[int, int, int], None] | None = None, log: Callable[[str], None] | None = None,
           cancel: threading.Event | None = None, command: str = "") -> TrainResult:
-    """Train a classifier on ``data_dir`` and save it to ``out_dir`` (atomically; nothing on failure)."""
+    """Train a classifier on ``data_dir`` and save it to ``out_dir`` (atomically; nothing on failure).
+
+    Under ``torchrun`` (``WORLD_SIZE`` > 1) every process trains on its shard of each epoch with
+    DistributedDataParallel; ``config.batch_size`` stays the global batch (split across processes), and
+    only rank 0 evaluates, logs, calls back and writes ``out_dir``; the others return ``model_dir=None``.
+    """
+    ctx = distributed.context_from_env()
+    if not ctx.enabled:
+        return _train_process(task, data_dir, out_dir, config, on_epoch, on_batch, log, cancel, command)
+    try:
+        result = _train_process(task, data_dir, out_dir, config, on_epoch, on_batch, log, cancel, command)
+    except BaseException:
+        distributed.abort(ctx)
+        raise
+    distributed.stop(ctx)
+    return result
+
+
+def _train_process(task: TaskData, data_dir: str | os.PathLike, out_dir: str | os.PathLike | None,
+                   config: TrainConfig, on_epoch: Callable[[EpochReport], None] | None,
+                   on_batch: Callable[[int, int, int], None] | None, log: Callable[[str], None] | None,
+                   cancel: threading.Event | None, command: str) -> TrainResult:
     log = log or (lambda s: None)
     t_start = time.time()
     seed_everything(config.seed)
     if config.threads:
         torch.set_num_threads(config.threads)
     device = resolve_device(config.device)
+    dctx, device = distributed.start(device)
+    if not dctx.is_main:   # only rank 0 logs, reports progress and writes the model
+        log, on_epoch, on_batch, out_dir = (lambda s: None), None, None, None
     examples = scan_dataset(data_dir, task.extensions)
     if config.exclude_groups:
         excluded = set(config.exclude_groups)
@@ -215,10 +246,11 @@ def train(task: TaskData, data_dir: str | os.PathLike, out_dir: str | os.PathLik
     clean = [task.features(raw) for raw, _ in train_items]
     allf = np.concatenate([f for f in clean if f.shape[0]], 0)
     mean, std = allf.mean(0).astype(np.float32), allf.std(0).astype(np.float32) + 1e-3
-    val_feats = [task.features(raw) for raw, _ in val_items]
+    val_feats = [task.features(raw) for raw, _ in val_items] if dctx.is_main else []
     arch = Architecture(input_size=int(allf.shape[1]), hidden_size=config.hidden_size,
                         num_layers=config.num_layers, num_classes=len(labels), dropout=config.dropout)
     net = SequenceClassifier(arch, mean, std).to(device)
+    model = distributed.wrap_model(net, dctx, device)   # DDP under torchrun, else net itself
     opt = torch.optim.AdamW(net.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=config.epochs, eta_min=config.lr * 0.02)
     loss_fn = nn.CrossEntropyLoss(label_smoothing=0.05)
@@ -242,12 +274,21 @@ def train(task: TaskData, data_dir: str | os.PathLike, out_dir: str | os.PathLik
         return loss_sum / n, preds
 
     val_targets = [y for _, y in val_items]
+    if dctx.enabled:
+        local_batch = max(1, math.ceil(config.batch_size / dctx.world_size))
+        rng = np.random.default_rng([config.seed, 1 + dctx.rank])   # each process its own augmentation
+        log(f"distributed: {dctx.world_size} processes, {local_batch} examples per process per batch")
     for epoch in range(1, config.epochs + 1):
         t0 = time.time()
-        net.train()
+        model.train()
         tot_loss, tot_ok, tot_n = 0.0, 0, 0
-        n_batches = math.ceil(len(train_items) / config.batch_size)
-        for b, batch in enumerate(_batches(train_items, config.batch_size, rng)):
+        if dctx.enabled:
+            batches = _shard_batches(train_items, local_batch, epoch, config.seed, dctx)
+            n_batches = math.ceil(math.ceil(len(train_items) / dctx.world_size) / local_batch)
+        else:
+            batches = _batches(train_items, config.batch_size, rng)
+            n_batches = math.ceil(len(train_items) / config.batch_size)
+        for b, batch in enumerate(batches):
             if cancel is not None and cancel.is_set():
                 cancelled = True
                 break
@@ -256,7 +297,7 @@ def train(task: TaskData, data_dir: str | os.PathLike, out_dir: str | os.PathLik
                 feats = [augment.spec_augment(f, rng, mean) for f in feats]
             x, lengths = _collate(feats)
             y = torch.tensor([t for _, t in batch], device=device)
-            logits, _, _ = net(x.to(device))
+            logits, _, _ = model(x.to(device))
             last = _last_step(logits, lengths)
             loss = loss_fn(last, y)
             opt.zero_grad(set_to_none=True)
@@ -271,7 +312,9 @@ def train(task: TaskData, data_dir: str | os.PathLike, out_dir: str | os.PathLik
         if cancelled:
             break
         sched.step()
-        if val_items:
+        if dctx.enabled:
+            tot_loss, tot_ok, tot_n = distributed.all_reduce_sums([tot_loss, tot_ok, tot_n], dctx, device)
+        if val_items and dctx.is_main:
             val_loss, val_pred = evaluate_split(val_feats, val_targets)
             val_acc = float(np.mean(np.asarray(val_pred) == np.asarray(val_targets)))
         else:
@@ -289,9 +332,11 @@ def train(task: TaskData, data_dir: str | os.PathLike, out_dir: str | os.PathLik
         history.append(rep)
         if on_epoch:
             on_epoch(rep)
-        if bad_epochs >= config.patience:
+        if distributed.broadcast_flag(bad_epochs >= config.patience, dctx, device):   # rank 0 decides
             log(f"early stop: no validation improvement for {config.patience} epochs")
             break
+    if not dctx.is_main:   # rank 0 evaluates the best epoch and saves it
+        return TrainResult(None, 0.0, len(history), time.time() - t_start, {}, history, cancelled)
     if best_state is None:
         return TrainResult(None, 0.0, len(history), time.time() - t_start, {}, history, cancelled=True)
     net.load_state_dict(best_state)
@@ -324,5 +369,7 @@ def train(task: TaskData, data_dir: str | os.PathLike, out_dir: str | os.PathLik
                         "validation_confusion": validation["confusion"]},
             "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         }
+        if dctx.enabled:
+            meta["training"]["processes"] = dctx.world_size
         model_dir = save_model(out_dir, net.cpu(), meta)
     return TrainResult(model_dir, best_acc, len(history), seconds, validation, history, cancelled)
