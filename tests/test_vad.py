@@ -1,0 +1,119 @@
+"""Voice activity detection on generated audio: tone bursts and espeak-ng words found, steady noise ignored."""
+import shutil
+import subprocess
+
+import numpy as np
+import pytest
+
+from recognizers.augment import colored_noise
+from recognizers.speech_frontend import LogMel
+from recognizers.vad import VadConfig, VoiceActivityDetector
+
+SR = 16000
+HOP_S = 0.01
+
+
+def harmonic_burst(seconds: float, f0: float = 180.0, level: float = 0.2) -> np.ndarray:
+    """A voiced-like sound: harmonics of f0 up to 3.5 kHz with a smooth envelope."""
+    t = np.arange(int(seconds * SR)) / SR
+    x = sum(np.sin(2 * np.pi * f0 * k * t) / k for k in range(1, int(3500 / f0)))
+    env = np.minimum(1, np.minimum(t, t[-1] - t) / 0.02)
+    return (x / np.max(np.abs(x)) * env * level).astype(np.float32)
+
+
+def run_vad(audio: np.ndarray, config: VadConfig | None = None, block_frames: int = 7):
+    frames = LogMel()(audio)
+    vad = VoiceActivityDetector(config)
+    segments = []
+    for s in range(0, frames.shape[0], block_frames):
+        segments += vad.push(frames[s:s + block_frames]).segments
+    segments += vad.finish().segments
+    return vad, segments
+
+
+def with_noise(audio: np.ndarray, level_db: float = -50.0, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    return audio + colored_noise(audio.size, rng, 1.0) * 10 ** (level_db / 20)
+
+
+def test_tone_bursts_are_found_with_their_boundaries():
+    rng = np.random.default_rng(1)
+    parts, truth, pos = [np.zeros(int(0.6 * SR), np.float32)], [], 0.6
+    for k in range(6):
+        d = rng.uniform(0.2, 0.6)
+        parts.append(harmonic_burst(d, f0=120 + 40 * k, level=10 ** rng.uniform(-2, -0.7)))
+        truth.append((pos, pos + d))
+        pause = rng.uniform(0.15, 0.5)
+        parts.append(np.zeros(int(pause * SR), np.float32))
+        pos += d + pause
+    audio = with_noise(np.concatenate(parts + [np.zeros(SR // 2, np.float32)]))
+    _, segs = run_vad(audio)
+    ok = [s for s in segs if s.accepted]
+    assert len(ok) == len(truth), [(s.start_frame, s.end_frame) for s in segs]
+    for s, (a, b) in zip(ok, truth):
+        assert abs(s.start_frame * HOP_S - a) < 0.05
+        assert abs(s.end_frame * HOP_S + 0.025 - b) < 0.06
+        assert s.decided_frame - s.end_frame == VadConfig().frames(VadConfig().hangover_ms)
+
+
+@pytest.mark.parametrize("colour", [0.0, 1.0, 2.0])
+def test_steady_noise_and_level_changes_give_no_words(colour):
+    rng = np.random.default_rng(2)
+    n = 8 * SR
+    gain = np.where(np.arange(n) < n // 2, 10 ** (-40 / 20), 10 ** (-34 / 20)).astype(np.float32)
+    audio = colored_noise(n, rng, colour) * gain  # a 6 dB step half way: the floor must follow
+    _, segs = run_vad(audio)
+    assert [s for s in segs if s.accepted] == []
+
+
+def test_clicks_and_long_tones_are_rejected_by_duration():
+    click = np.zeros(int(0.05 * SR), np.float32)
+    click[:400] = np.hanning(400) * 0.5
+    audio = with_noise(np.concatenate([np.zeros(SR // 2, np.float32), click, np.zeros(SR // 2, np.float32),
+                                       harmonic_burst(3.0), np.zeros(SR, np.float32),
+                                       harmonic_burst(0.3), np.zeros(SR // 2, np.float32)]))
+    vad, segs = run_vad(audio)
+    reasons = [s.reason for s in segs if not s.accepted]
+    assert "too long" in reasons
+    accepted = [s for s in segs if s.accepted]
+    assert len(accepted) == 1 and abs(accepted[0].start_frame * HOP_S - 5.05) < 0.05  # only the short burst
+
+
+def test_memory_is_bounded_and_utterances_end():
+    audio = with_noise(np.concatenate([np.zeros(SR // 2, np.float32), harmonic_burst(0.3),
+                                       np.zeros(2 * SR, np.float32)]))
+    frames = LogMel()(audio)
+    vad = VoiceActivityDetector()
+    ends = []
+    for _ in range(5):
+        for s in range(0, frames.shape[0], 13):
+            ends += vad.push(frames[s:s + 13]).utterance_ends
+        assert len(vad._recent) <= vad._recent.maxlen
+    assert len(ends) == 5
+
+
+def test_inconsistent_settings_are_refused():
+    with pytest.raises(ValueError):
+        VoiceActivityDetector(VadConfig(onset_db=2.0, offset_db=5.0))
+
+
+@pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espeak-ng is not installed")
+def test_espeak_words_are_found(tmp_path):
+    from recognizers.audio_io import load_audio
+    words = ["seven", "four", "nine", "two"]
+    parts, truth, pos = [np.zeros(int(0.5 * SR), np.float32)], [], 0.5
+    for w in words:
+        path = tmp_path / f"{w}.wav"
+        subprocess.run(["espeak-ng", "-v", "en-us", "-w", str(path), w], check=True, capture_output=True)
+        x = load_audio(path, SR)
+        loud = np.flatnonzero(np.abs(x) > 0.02 * np.abs(x).max())
+        x = x[loud[0]:loud[-1] + 1] * 0.3 / np.abs(x).max()
+        parts += [x, np.zeros(int(0.2 * SR), np.float32)]
+        truth.append((pos, pos + x.size / SR))
+        pos += x.size / SR + 0.2
+    audio = with_noise(np.concatenate(parts + [np.zeros(SR // 2, np.float32)]), -55.0)
+    _, segs = run_vad(audio)
+    ok = [s for s in segs if s.accepted]
+    assert len(ok) == len(words), [(s.start_frame, s.end_frame, s.reason) for s in segs]
+    for s, (a, b) in zip(ok, truth):
+        assert abs(s.start_frame * HOP_S - a) < 0.08 and abs(s.end_frame * HOP_S - b) < 0.1
