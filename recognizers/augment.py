@@ -76,7 +76,7 @@ def synthetic_non_speech(rng: np.random.Generator, sample_rate_hz: int) -> np.nd
     kind = int(rng.integers(0, 7))
     level = 10 ** rng.uniform(-3.5, -0.7)
     if kind == 0:
-        x = np.zeros(n, np.float32) + 1e-5 * rng.standard_normal(n).astype(np.float32)
+        x = float(rng.choice([0.0, 1e-5, 1e-4])) * rng.standard_normal(n).astype(np.float32)
     elif kind == 1:
         x = colored_noise(n, rng, float(rng.uniform(0, 2)))
     elif kind == 2:
@@ -101,5 +101,7 @@ def synthetic_non_speech(rng: np.random.Generator, sample_rate_hz: int) -> np.nd
             tt = t[s:s + seg] - t[s]
             x[s:s + seg] = sum(np.sin(2 * np.pi * f0 * k * tt) / k ** 1.5 for k in range(1, 5)) * np.exp(-3 * tt)
     x = np.asarray(x, np.float32)
+    if kind == 0:  # true (near-)digital silence: keep it that quiet
+        return x
     peak = np.max(np.abs(x)) + 1e-9
     return (x / peak * level).astype(np.float32)

@@ -91,6 +91,10 @@ class GateLSTM(nn.Module):
             nn.LSTM(input_size if k == 0 else hidden_size, hidden_size, num_layers=1, batch_first=True)
             for k in range(num_layers)
         )
+        with torch.no_grad():  # forget-gate bias 1 (Jozefowicz et al. 2015): remember by default
+            for lstm in self.layers:
+                lstm.bias_ih_l0[hidden_size:2 * hidden_size].fill_(1.0)
+                lstm.bias_hh_l0[hidden_size:2 * hidden_size].fill_(0.0)
 
     def initial_state(self, batch: int = 1, device: torch.device | str | None = None,
                       dtype: torch.dtype | None = None) -> LSTMState:
