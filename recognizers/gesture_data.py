@@ -75,10 +75,10 @@ def load_landmark_file(path: str | os.PathLike, fps: float | None = None) -> np.
     if not path.is_file():
         raise VaultError(f"{path}: no such landmark file")
     try:
-        with np.load(path, allow_pickle=False) as z:
-            if not hasattr(z, "files"):
-                raise VaultError(f"{path}: a landmark file is an .npz archive with 'landmarks', "
-                                 f"not a bare array")
+        z = np.load(path, allow_pickle=False)
+        if not isinstance(z, np.lib.npyio.NpzFile):
+            raise VaultError(f"{path}: a landmark file is an .npz archive with 'landmarks', not a bare array")
+        with z:
             if "landmarks" not in z.files:
                 raise VaultError(f"{path}: no 'landmarks' array (has {sorted(z.files)[:5]})")
             lm = z["landmarks"]
@@ -234,6 +234,7 @@ class GestureAugmentConfig:
     drop_prob: float = 0.5
     drop_rate_max: float = 0.08
     mirror_prob: float = 0.0
+    lead_in_prob: float = 0.2
 
 
 def _hand_poses(frames: np.ndarray) -> np.ndarray:
@@ -273,6 +274,9 @@ def augment_sequence(frames: np.ndarray, rng: np.random.Generator, a: GestureAug
         s = int(rng.integers(0, T - keep + 1))
         x = x[s:s + keep]
     x = resample_frames(x, max(2, int(round(x.shape[0] / rng.uniform(*a.speed_range)))))
+    if rng.random() < a.lead_in_prob:  # the hands appear just before the gesture starts
+        lead = np.full((int(rng.integers(1, max(2, x.shape[0] // 4))),) + x.shape[1:], np.nan, np.float32)
+        x = np.concatenate([lead, x])
     x = _similarity(x, rng, a)
     if rng.random() < a.mirror_prob:
         x = x[:, ::-1].copy()
@@ -317,6 +321,12 @@ def synthetic_no_gesture(rng: np.random.Generator, poses: np.ndarray, length: tu
     if kind == "flicker":
         drop = rng.random((T, 2)) < rng.uniform(0.2, 0.6)
         x = np.where(drop[..., None, None], np.nan, x)
+    elif rng.random() < 0.4:  # hands entering or leaving the view: what a sliding window sees most
+        cut = int(rng.integers(1, T // 2 + 1))
+        if rng.random() < 0.5:
+            x[:cut] = np.nan
+        else:
+            x[T - cut:] = np.nan
     return x.astype(np.float32)
 
 

@@ -134,8 +134,8 @@ def import_arman(source: str | os.PathLike, dest: str | os.PathLike, holdout_fra
             for k, j in enumerate(idx):
                 x = X[j].astype(np.float32)
                 if two_hands:
-                    blocks = x[:, :126].reshape(-1, 2, N_LANDMARKS, 3)
-                    lm = blocks[:, ::-1].copy()   # Holistic left block = the person's right hand
+                    holistic = x[:, :126].reshape(-1, 2, N_LANDMARKS, 3)
+                    lm = holistic[:, ::-1].copy()   # Holistic left block = the person's right hand
                     absent = np.all(lm == 0, axis=(2, 3))
                     lm[absent] = np.nan
                 else:
