@@ -45,3 +45,13 @@ def trained_speech_model() -> Path | None:
 def gesture_model_folder() -> Path | None:
     p = SHIPPED / "gestures-arman6"
     return p if (p / "model.json").is_file() else None
+
+
+def engine_transcript(model_folder: Path, wav: Path) -> list[str]:
+    """What the engine itself recognises in ``wav`` (offline, 20 ms blocks): what the app must show."""
+    from recognizers.audio_io import load_audio
+    from recognizers.model_files import load_model
+    from recognizers.transcriber import Transcriber, transcribe_samples
+    model = load_model(model_folder, task="speech")
+    samples = load_audio(wav, int(model.frontend_config.get("sample_rate_hz", 16000)))
+    return [e.label for e in transcribe_samples(Transcriber(model), samples)]

@@ -45,7 +45,7 @@ class UnitLinesView(QWidget):
         self.plot_widget = pg.PlotWidget(plotItem=make_time_plot())
         self.plot = self.plot_widget.getPlotItem()
         self.plot.setLabel("bottom", "stream time", units="s")
-        self.legend = self.plot.addLegend(offset=(4, 4), labelTextSize="8pt")
+        self.legend = self.plot.addLegend(offset=(-4, 4), labelTextSize="8pt", brush=pg.mkBrush(20, 22, 26, 200))
         self.curves = [self.plot.plot(pen=pg.mkPen(pg.intColor(k, MAX_LINES, sat=200), width=2))
                        for k in range(MAX_LINES)]
         lay = QVBoxLayout(self)
