@@ -77,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     w.set_mode("gesture")
     w.unit_lines.set_units([0, 5, 9, 17])
     w.use_file(SHARED / "hands" / "mps_hand_landmarker_test_video.mp4")
-    pump(app, 30, lambda: w.last_snapshot is not None and w.last_snapshot.now_s > 4.5 and w.camera.hands_drawn > 0)
+    pump(app, 30, lambda: w.last_snapshot is not None and w.last_snapshot.now_s > 2.5 and w.camera.hands_drawn > 0)
     w.grab().save(str(out / "screenshot-gesture.png"))
     print(f"gesture: {w.camera.hands_drawn} hand(s) drawn, events {[e.label for e in w.transcript.events]} -> "
           f"{out / 'screenshot-gesture.png'}")
