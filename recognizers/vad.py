@@ -4,7 +4,9 @@ No trained model: each frame's mel bands are grouped into a few sub-bands, each 
 compared with a noise floor that follows the signal down quickly and up slowly (so steady noise, hum or a
 fan becomes "floor" within seconds while a word, far shorter, does not), and the frame's *speech score* is
 the mean excess over the floor across sub-bands (dB). Averaging over sub-bands makes a narrow tone score
-lower than speech, whose energy spreads over many bands.
+lower than speech, whose energy spreads over many bands. Because the floor follows the lower envelope,
+noise alone scores a little above 0 dB (more for brown noise, whose few low FFT bins fluctuate most); the
+thresholds are therefore relative to the running mean score of non-speech frames.
 
 Segments ("words") are cut with hysteresis and timing rules, all in milliseconds:
 
@@ -37,8 +39,9 @@ class VadConfig:
 
     hop_ms: float = 10.0              # frame step of the features (taken from the frontend)
     n_subbands: int = 8               # mel bands are summed into this many sub-bands
-    onset_db: float = 6.0             # sub-band-mean excess over the floor that counts as speech onset
-    offset_db: float = 3.0            # below this a frame counts as quiet (hysteresis)
+    onset_db: float = 6.0             # score above the noise's own mean score that counts as speech onset
+    offset_db: float = 3.0            # below this (above the noise's mean score) a frame is quiet
+    noise_score_ms: float = 500.0     # time constant of the running mean score of non-speech frames
     onset_ms: float = 30.0            # onset-level frames needed within the onset window to start a word
     onset_window_ms: float = 50.0
     lookback_ms: float = 100.0        # how far a confirmed start may move back over weaker frames
@@ -46,7 +49,7 @@ class VadConfig:
     min_word_ms: float = 100.0        # shorter segments (clicks, bumps) are rejected
     max_word_ms: float = 1500.0       # longer segments (tones, music, babble) are cut and rejected
     utterance_gap_ms: float = 600.0   # quiet time that ends an utterance
-    floor_fall_ms: float = 40.0       # time constant of the floor when the level drops below it
+    floor_fall_ms: float = 100.0      # time constant of the floor when the level drops below it
     floor_rise_db_per_s: float = 3.0  # how fast the floor may climb (steady noise becomes floor)
     floor_rise_quiet_db_per_s: float = 12.0  # climb rate while waiting for quiet after a too-long segment
     min_level_db: float = -45.0       # frames whose loudest sub-band is below this never count as speech
@@ -108,6 +111,7 @@ class VoiceActivityDetector:
         self._fall = 1.0 - float(np.exp(-c.hop_ms / max(c.floor_fall_ms, 1e-3)))
         self._rise = c.floor_rise_db_per_s * c.hop_ms / 1000.0
         self._rise_quiet = c.floor_rise_quiet_db_per_s * c.hop_ms / 1000.0
+        self._noise_rate = 1.0 - float(np.exp(-c.hop_ms / max(c.noise_score_ms, 1e-3)))
         self.reset()
 
     def reset(self) -> None:
@@ -115,6 +119,7 @@ class VoiceActivityDetector:
         self.state = self.SILENCE
         self.floor: np.ndarray | None = None
         self.score = 0.0                    # score of the last frame (dB), for displays
+        self.noise_score = 1.5              # running mean score of non-speech frames (dB)
         self._recent: deque[float] = deque(maxlen=self._onset_win + self._lookback)
         self._start = 0
         self._last_active = 0
@@ -167,17 +172,21 @@ class VoiceActivityDetector:
         self.score = score
         self._recent.append(score)
         self.frame += 1
+        on = self.noise_score + c.onset_db
+        off = self.noise_score + c.offset_db
+        if self.state == self.SILENCE and score < off:
+            self.noise_score += (score - self.noise_score) * self._noise_rate
 
         if self.state == self.SILENCE:
             window = list(self._recent)[-self._onset_win:]
-            hits = [i for i, s in enumerate(window) if s >= c.onset_db]
+            hits = [i for i, s in enumerate(window) if s >= on]
             if len(hits) >= self._onset_n:
                 first = t - (len(window) - 1) + hits[0]
                 # move the start back over weaker but still active frames (weak consonant onsets)
                 hist = list(self._recent)
                 j = len(hist) - 1 - (t - first)
                 start = first
-                while j - 1 >= 0 and first - start < self._lookback and hist[j - 1] >= c.offset_db:
+                while j - 1 >= 0 and first - start < self._lookback and hist[j - 1] >= off:
                     j -= 1
                     start -= 1
                 self.state = self.SPEECH
@@ -189,7 +198,7 @@ class VoiceActivityDetector:
                 self._in_utterance = False
                 upd.utterance_ends.append(t)
         elif self.state == self.SPEECH:
-            if score >= c.offset_db:
+            if score >= off:
                 self._last_active = t
             length = t - self._start + 1
             if length > self._max_len:
@@ -205,7 +214,7 @@ class VoiceActivityDetector:
                 self._last_word_end = self._last_active
                 self._recent.clear()
         else:  # WAIT_QUIET: a too-long sound must stop before a new word can start
-            self._quiet_run = self._quiet_run + 1 if score < c.offset_db else 0
+            self._quiet_run = self._quiet_run + 1 if score < off else 0
             if self._quiet_run >= self._hang:
                 self.state = self.SILENCE
                 self._recent.clear()
