@@ -39,6 +39,12 @@ def _add_train(sub):
     p.add_argument("--f-max", type=float, default=None, help="speech: highest mel frequency in Hz")
     p.add_argument("--threads", type=int, default=0)
     p.add_argument("--name", default="")
+    p.add_argument("--workers", type=int, default=0,
+                   help="read and featurise files on demand in N worker processes instead of holding the "
+                        "dataset in memory (for large datasets)")
+    p.add_argument("--feature-cache", default=None, metavar="DIR",
+                   help="with --workers: folder caching un-augmented features between epochs and runs "
+                        "(default ~/.cache/lstm-vault/features; 'off' disables it)")
 
 
 def _add_common(sub):
@@ -108,7 +114,8 @@ def cmd_train(args) -> int:
                       val_groups=args.val_groups.split(",") if args.val_groups else None,
                       exclude_groups=args.exclude_groups.split(",") if args.exclude_groups else None,
                       negatives=args.negatives, reject_threshold=args.reject_threshold,
-                      label_aliases=aliases, threads=args.threads, name=args.name)
+                      label_aliases=aliases, threads=args.threads, name=args.name,
+                      workers=args.workers, feature_cache=args.feature_cache)
     task = make_task_data(args.task, f_max=args.f_max)
     res = train(task, args.data, args.out, cfg, on_epoch=progress.epoch, on_batch=progress.batch,
                 log=progress.message, command="lstm-vault " + " ".join(sys.argv[1:]))

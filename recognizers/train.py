@@ -64,6 +64,8 @@ class TrainConfig:
     label_aliases: dict[str, str] = field(default_factory=dict)
     threads: int = 0                 # 0: PyTorch's default
     name: str = ""
+    workers: int = 0                 # > 0: read and featurise files on demand in this many worker processes
+    feature_cache: str | None = None  # with workers: folder of cached clean features (None: default, "off")
 
 
 @dataclass
@@ -176,6 +178,13 @@ def load_examples(task: TaskData, examples: list[Example], log: Callable[[str], 
     return kept, raws, errors
 
 
+def _feature_cache(config: TrainConfig, task: TaskData):
+    from .feature_cache import FeatureCache, default_cache_dir
+    if config.feature_cache == "off":
+        return None
+    return FeatureCache(config.feature_cache or default_cache_dir(), task.task, task.frontend_json)
+
+
 def _shard_batches(items: list, batch_size: int, epoch: int, seed: int, ctx: distributed.DistContext):
     """This process's batches of ``epoch`` under torchrun (every process gets the same number)."""
     order = distributed.shard_indices(len(items), epoch, seed, ctx)
@@ -230,24 +239,34 @@ def _train_process(task: TaskData, data_dir: str | os.PathLike, out_dir: str | o
     train_ex, val_ex, split_desc = group_split(examples, config.val_fraction, config.seed, config.val_groups)
     log(f"{len(examples)} files, {len(labels)} labels; split {split_desc}: "
         f"{len(train_ex)} train / {len(val_ex)} validation; device {device}")
-    train_ex, train_raw, train_err = load_examples(task, train_ex, log)
-    val_ex, val_raw, val_err = load_examples(task, val_ex, log)
-    if not train_ex:
-        raise DatasetError(f"{data_dir}: no readable training files")
-    rng = np.random.default_rng(config.seed)
-    n_neg = int(round(config.negatives * len(train_ex)))
-    train_items = [(raw, labels.index(e.label)) for e, raw in zip(train_ex, train_raw)]
-    unk = labels.index(config.unknown_label)
-    train_items += [(task.synthetic_negative(rng), unk) for _ in range(n_neg)]
-    val_items = [(raw, labels.index(e.label)) for e, raw in zip(val_ex, val_raw)]
-    val_rng = np.random.default_rng(config.seed + 7)  # one generator: distinct negatives, same every run
-    val_items += [(task.synthetic_negative(val_rng), unk) for _ in range(int(round(config.negatives * len(val_ex))))]
+    clips = None
+    if config.workers > 0:   # stream from disk: only file lists in memory, features made by worker processes
+        from .clip_dataset import prepare_clips
+        clips = prepare_clips(task, train_ex, val_ex, labels, config.unknown_label, config.negatives, config.seed,
+                              config.batch_size, config.workers, _feature_cache(config, task), dctx, log)
+        train_ex, val_ex, train_err, val_err = clips.train_ex, clips.val_ex, clips.train_err, clips.val_err
+        train_items, val_items, n_neg, val_feats = clips.train_items, clips.val_items, clips.n_neg, clips.val_feats
+        mean, std, n_features = clips.mean, clips.std, clips.n_features
+    else:
+        train_ex, train_raw, train_err = load_examples(task, train_ex, log)
+        val_ex, val_raw, val_err = load_examples(task, val_ex, log)
+        if not train_ex:
+            raise DatasetError(f"{data_dir}: no readable training files")
+        rng = np.random.default_rng(config.seed)
+        n_neg = int(round(config.negatives * len(train_ex)))
+        train_items = [(raw, labels.index(e.label)) for e, raw in zip(train_ex, train_raw)]
+        unk = labels.index(config.unknown_label)
+        train_items += [(task.synthetic_negative(rng), unk) for _ in range(n_neg)]
+        val_items = [(raw, labels.index(e.label)) for e, raw in zip(val_ex, val_raw)]
+        val_rng = np.random.default_rng(config.seed + 7)  # one generator: distinct negatives, same every run
+        val_items += [(task.synthetic_negative(val_rng), unk) for _ in range(int(round(config.negatives * len(val_ex))))]
 
-    clean = [task.features(raw) for raw, _ in train_items]
-    allf = np.concatenate([f for f in clean if f.shape[0]], 0)
-    mean, std = allf.mean(0).astype(np.float32), allf.std(0).astype(np.float32) + 1e-3
-    val_feats = [task.features(raw) for raw, _ in val_items] if dctx.is_main else []
-    arch = Architecture(input_size=int(allf.shape[1]), hidden_size=config.hidden_size,
+        clean = [task.features(raw) for raw, _ in train_items]
+        allf = np.concatenate([f for f in clean if f.shape[0]], 0)
+        mean, std = allf.mean(0).astype(np.float32), allf.std(0).astype(np.float32) + 1e-3
+        val_feats = [task.features(raw) for raw, _ in val_items] if dctx.is_main else []
+        n_features = int(allf.shape[1])
+    arch = Architecture(input_size=n_features, hidden_size=config.hidden_size,
                         num_layers=config.num_layers, num_classes=len(labels), dropout=config.dropout)
     net = SequenceClassifier(arch, mean, std).to(device)
     model = distributed.wrap_model(net, dctx, device)   # DDP under torchrun, else net itself
@@ -282,7 +301,9 @@ def _train_process(task: TaskData, data_dir: str | os.PathLike, out_dir: str | o
         t0 = time.time()
         model.train()
         tot_loss, tot_ok, tot_n = 0.0, 0, 0
-        if dctx.enabled:
+        if clips is not None:
+            batches, n_batches = clips.epoch_batches(epoch), clips.n_batches
+        elif dctx.enabled:
             batches = _shard_batches(train_items, local_batch, epoch, config.seed, dctx)
             n_batches = math.ceil(math.ceil(len(train_items) / dctx.world_size) / local_batch)
         else:
@@ -292,9 +313,12 @@ def _train_process(task: TaskData, data_dir: str | os.PathLike, out_dir: str | o
             if cancel is not None and cancel.is_set():
                 cancelled = True
                 break
-            feats = [task.features(raw, rng) for raw, _ in batch]
-            if task.spec_augment:
-                feats = [augment.spec_augment(f, rng, mean) for f in feats]
+            if clips is None:
+                feats = [task.features(raw, rng) for raw, _ in batch]
+                if task.spec_augment:
+                    feats = [augment.spec_augment(f, rng, mean) for f in feats]
+            else:   # augmented and featurised by the DataLoader's worker processes
+                feats = [f for f, _ in batch]
             x, lengths = _collate(feats)
             y = torch.tensor([t for _, t in batch], device=device)
             logits, _, _ = model(x.to(device))
