@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import numpy as np
-import torch
 from torch.utils.data import DataLoader, Dataset
 
 from . import augment, distributed

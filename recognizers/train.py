@@ -259,7 +259,8 @@ def _train_process(task: TaskData, data_dir: str | os.PathLike, out_dir: str | o
         train_items += [(task.synthetic_negative(rng), unk) for _ in range(n_neg)]
         val_items = [(raw, labels.index(e.label)) for e, raw in zip(val_ex, val_raw)]
         val_rng = np.random.default_rng(config.seed + 7)  # one generator: distinct negatives, same every run
-        val_items += [(task.synthetic_negative(val_rng), unk) for _ in range(int(round(config.negatives * len(val_ex))))]
+        val_items += [(task.synthetic_negative(val_rng), unk)
+                      for _ in range(int(round(config.negatives * len(val_ex))))]
 
         clean = [task.features(raw) for raw, _ in train_items]
         allf = np.concatenate([f for f in clean if f.shape[0]], 0)
