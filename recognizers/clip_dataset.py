@@ -155,6 +155,7 @@ class StreamingClips:
     dataset: ClipDataset | None = None
     sampler: EpochBatches | None = None
     cache_stats: dict = field(default_factory=dict)
+    _loader: DataLoader | None = None
 
     @property
     def n_features(self) -> int:
@@ -163,6 +164,10 @@ class StreamingClips:
     def start(self, task: Any, seed: int) -> None:
         self.dataset = ClipDataset(task, self.train_items, seed, None, clean=False, mean=self.mean)
         self.sampler = EpochBatches(len(self.train_items), self.batch_size, seed, self.ctx)
+        # Persistent workers: started once, not every epoch; the sampler runs in this process, so
+        # set_epoch reaches it. They exit when this object is dropped (at the end of training).
+        self._loader = DataLoader(self.dataset, batch_sampler=self.sampler, num_workers=self.workers,
+                                  collate_fn=_as_list, persistent_workers=self.workers > 0)
 
     @property
     def n_batches(self) -> int:
@@ -171,9 +176,7 @@ class StreamingClips:
     def epoch_batches(self, epoch: int):
         """This process's batches of ``epoch``: lists of ``(augmented features, target)``."""
         self.sampler.set_epoch(epoch)
-        loader = DataLoader(self.dataset, batch_sampler=self.sampler, num_workers=self.workers,
-                            collate_fn=_as_list)
-        yield from loader
+        yield from self._loader
 
 
 def _clean_pass(ds: ClipDataset, indices: list[int], workers: int, keep: bool
