@@ -62,3 +62,23 @@ def test_torchrun_two_processes_reach_single_process_accuracy(tmp_path, capsys):
     chance = 1 / len(meta_1["labels"])
     assert acc_1 > chance + 0.35 and acc_2 > chance + 0.35, (acc_1, acc_2)
     assert abs(acc_1 - acc_2) <= 0.10, (acc_1, acc_2)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not TORCHRUN.exists(), reason=f"{TORCHRUN} is absent")
+def test_torchrun_with_disk_streaming_workers(tmp_path):
+    """``--workers`` under torchrun: the clean-feature pass is sharded across processes and agrees."""
+    data = make_synth_dataset(tmp_path / "data", per_speaker=3)
+    env = {k: v for k, v in os.environ.items() if k not in ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR",
+                                                           "MASTER_PORT")}
+    env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
+    cmd = [str(TORCHRUN), "--standalone", "--nproc-per-node", "2", "-m", "recognizers", "train", "--data", str(data),
+           "--out", str(tmp_path / "model"), "--workers", "1", "--feature-cache", str(tmp_path / "cache"),
+           "--task", "speech", "--epochs", "2", "--hidden", "8", "--threads", "1", "--device", "cpu"]
+    proc = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=240)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stderr.count("saved ") == 1 and proc.stderr.count("feature cache") == 1
+    meta = json.loads((tmp_path / "model" / "model.json").read_text())
+    assert meta["training"]["processes"] == 2 and meta["training"]["config"]["workers"] == 1
+    n_items = meta["training"]["n_train"] + meta["training"]["synthetic_negatives"]
+    assert len(list((tmp_path / "cache").rglob("*.npy"))) >= n_items   # both shards' clips were cached
