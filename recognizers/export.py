@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
+import secrets
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -159,9 +159,7 @@ def export_onnx(model: LoadedModel | str | os.PathLike, out: str | os.PathLike, 
     wrapper = ChunkModel(net, output, gates).eval()
     example = (torch.zeros(1, 3, F), torch.zeros(L, 1, H), torch.zeros(L, 1, H))
     out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
+    tmp = out.with_name(f".{out.name}.{os.getpid()}.{secrets.token_hex(4)}.partial")   # umask permissions
     try:
         with warnings.catch_warnings(), torch.no_grad():
             warnings.simplefilter("ignore")   # legacy-exporter deprecation, shape-check tracer warnings

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
+import secrets
 from pathlib import Path
 from typing import Any, Callable
 
@@ -59,9 +59,9 @@ class FeatureCache:
         p = self.path_for(identity)
         try:
             p.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=f".{p.stem}.", suffix=".tmp", dir=p.parent)
+            tmp = p.with_name(f".{p.stem}.{os.getpid()}.{secrets.token_hex(4)}.tmp")   # umask permissions
             try:
-                with os.fdopen(fd, "wb") as f:
+                with open(tmp, "xb") as f:
                     np.save(f, np.ascontiguousarray(array), allow_pickle=False)
                 os.replace(tmp, p)
             except BaseException:
