@@ -119,3 +119,19 @@ def test_cli_refuses_a_bad_model_folder(tmp_path, capsys):
     assert "error" in capsys.readouterr().err
     assert not out.exists() and not list(tmp_path.glob("*.partial"))
     assert main(["export", "--model", str(tmp_path / "missing"), "--onnx", str(out)]) == 2
+
+
+def test_documented_onnx_example_runs(model_dir, tmp_path, monkeypatch, capsys):
+    """The Python example of docs/onnx.md (or the README, once merged there) runs as written."""
+    import re
+    from conftest import REPO
+    from recognizers.speech_frontend import LogMel
+    blocks = [b for doc in (REPO / "docs" / "onnx.md", REPO / "README.md") if doc.is_file()
+              for b in re.findall(r"```python\n(.*?)```", doc.read_text(), re.S) if "onnxruntime" in b]
+    if not blocks:
+        pytest.skip("no onnxruntime example in docs/onnx.md or README.md")
+    export_onnx(model_dir, tmp_path / "digits.onnx")
+    monkeypatch.chdir(tmp_path)
+    feats = LogMel(LogMelConfig(n_mels=N_MELS))(np.random.default_rng(0).standard_normal(8000).astype(np.float32))
+    exec(blocks[0], {"chunks_of_frames": [feats[i:i + 10] for i in range(0, len(feats), 10)]})
+    assert capsys.readouterr().out.split()[0] in LABELS
