@@ -6,7 +6,9 @@ fan becomes "floor" within seconds while a word, far shorter, does not), and the
 the mean excess over the floor across sub-bands (dB). Averaging over sub-bands makes a narrow tone score
 lower than speech, whose energy spreads over many bands. Because the floor follows the lower envelope,
 noise alone scores a little above 0 dB (more for brown noise, whose few low FFT bins fluctuate most); the
-thresholds are therefore relative to the running mean score of non-speech frames.
+thresholds are therefore relative to the running mean score of non-speech frames. A word can only
+*start* on frames where several sub-bands are well above their floor: a whistle, a beep or a pure tone
+excites one or two, voiced speech (a fundamental and its harmonics) several.
 
 Segments ("words") are cut with hysteresis and timing rules, all in milliseconds:
 
@@ -41,6 +43,7 @@ class VadConfig:
     n_subbands: int = 8               # mel bands are summed into this many sub-bands
     onset_db: float = 6.0             # score above the noise's own mean score that counts as speech onset
     offset_db: float = 3.0            # below this (above the noise's mean score) a frame is quiet
+    min_onset_subbands: int = 3       # an onset frame needs this many sub-bands onset_db above the floor
     noise_score_ms: float = 500.0     # time constant of the running mean score of non-speech frames
     onset_ms: float = 30.0            # onset-level frames needed within the onset window to start a word
     onset_window_ms: float = 50.0
@@ -53,7 +56,7 @@ class VadConfig:
     floor_rise_db_per_s: float = 3.0  # how fast the floor may climb (steady noise becomes floor)
     floor_rise_quiet_db_per_s: float = 12.0  # climb rate while waiting for quiet after a too-long segment
     min_level_db: float = -45.0       # frames whose loudest sub-band is below this never count as speech
-    excess_cap_db: float = 30.0       # one very loud sub-band cannot carry the score alone
+    excess_cap_db: float = 20.0       # one very loud sub-band cannot carry the score alone
 
     def frames(self, ms: float) -> int:
         return max(1, int(round(ms / self.hop_ms)))
@@ -121,6 +124,7 @@ class VoiceActivityDetector:
         self.score = 0.0                    # score of the last frame (dB), for displays
         self.noise_score = 1.5              # running mean score of non-speech frames (dB)
         self._recent: deque[float] = deque(maxlen=self._onset_win + self._lookback)
+        self._spread: deque[int] = deque(maxlen=self._onset_win)
         self._start = 0
         self._last_active = 0
         self._quiet_run = 0
@@ -168,9 +172,12 @@ class VoiceActivityDetector:
         t = self.frame
         self._update_floor(x)
         excess = np.clip(x - self.floor, 0.0, c.excess_cap_db)
-        score = float(excess.mean()) if float(x.max()) >= c.min_level_db else 0.0
+        loud_enough = float(x.max()) >= c.min_level_db
+        score = float(excess.mean()) if loud_enough else 0.0
         self.score = score
+        spread = int(np.count_nonzero(excess >= c.onset_db)) if loud_enough else 0
         self._recent.append(score)
+        self._spread.append(spread)
         self.frame += 1
         on = self.noise_score + c.onset_db
         off = self.noise_score + c.offset_db
@@ -179,7 +186,9 @@ class VoiceActivityDetector:
 
         if self.state == self.SILENCE:
             window = list(self._recent)[-self._onset_win:]
-            hits = [i for i, s in enumerate(window) if s >= on]
+            spreads = list(self._spread)[-len(window):]
+            need = min(c.min_onset_subbands, len(self.floor))
+            hits = [i for i, (s, k) in enumerate(zip(window, spreads)) if s >= on and k >= need]
             if len(hits) >= self._onset_n:
                 first = t - (len(window) - 1) + hits[0]
                 # move the start back over weaker but still active frames (weak consonant onsets)
@@ -213,11 +222,13 @@ class VoiceActivityDetector:
                 self.state = self.SILENCE
                 self._last_word_end = self._last_active
                 self._recent.clear()
+                self._spread.clear()
         else:  # WAIT_QUIET: a too-long sound must stop before a new word can start
             self._quiet_run = self._quiet_run + 1 if score < off else 0
             if self._quiet_run >= self._hang:
                 self.state = self.SILENCE
                 self._recent.clear()
+                self._spread.clear()
 
     def finish(self) -> VadUpdate:
         """End of stream: close an open word at its last active frame."""
