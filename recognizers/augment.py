@@ -50,6 +50,21 @@ def pad_silence(x: np.ndarray, rng: np.random.Generator, sample_rate_hz: int, ma
     return np.concatenate([np.zeros(a, np.float32), x, np.zeros(b, np.float32)])
 
 
+def time_stretch(features: np.ndarray, factor: float) -> np.ndarray:
+    """Resample a ``(frames, features)`` sequence in time: ``factor`` > 1 speaks faster (fewer frames).
+
+    Changes tempo without changing pitch or formants (speed perturbation changes all three)."""
+    T = features.shape[0]
+    if T < 2 or abs(factor - 1.0) < 1e-3:
+        return features
+    n = max(2, int(round(T / factor)))
+    pos = np.linspace(0, T - 1, n)
+    lo = np.floor(pos).astype(int)
+    hi = np.minimum(lo + 1, T - 1)
+    w = (pos - lo)[:, None].astype(np.float32)
+    return (features[lo] * (1 - w) + features[hi] * w).astype(np.float32)
+
+
 def spec_augment(features: np.ndarray, rng: np.random.Generator, fill: np.ndarray,
                  time_masks: int = 2, max_time: int = 8, freq_masks: int = 2, max_freq: int = 5
                  ) -> np.ndarray:

@@ -91,6 +91,9 @@ def save_model(folder: str | os.PathLike, network: SequenceClassifier, meta: dic
         tensors = {k: v.detach().cpu().contiguous() for k, v in network.state_dict().items()}
         save_file(tensors, str(tmp / WEIGHTS), metadata={"format": FORMAT})
         (tmp / META).write_text(json.dumps(meta, indent=1) + "\n")
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o777 & ~umask)  # mkdtemp makes 0700; a model folder is an ordinary folder
         for extra in ("MODEL_CARD.md",):
             if (folder / extra).exists():
                 shutil.copy2(folder / extra, tmp / extra)

@@ -15,7 +15,8 @@ from .speech_frontend import LogMel, LogMelConfig
 class SpeechAugmentConfig:
     speed_range: tuple[float, float] = (0.85, 1.15)
     warp_range: tuple[float, float] = (0.88, 1.12)
-    gain_db_range: tuple[float, float] = (-30.0, 6.0)
+    gain_db_range: tuple[float, float] = (-36.0, 6.0)
+    tempo_range: tuple[float, float] = (0.75, 1.4)
     noise_prob: float = 0.7
     snr_db_range: tuple[float, float] = (5.0, 40.0)
     pad_max_s: float = 0.25
@@ -65,4 +66,8 @@ class SpeechTaskData:
             warp = float(rng.uniform(*a.warp_range))
         if x.size < self.frontend.span_length:
             x = np.concatenate([x, np.zeros(self.frontend.span_length - x.size, np.float32)])
-        return self._logmel.mel_from_power(self._logmel.power(x), warp).numpy()
+        feats = self._logmel.mel_from_power(self._logmel.power(x), warp).numpy()
+        if rng is not None:
+            lo, hi = self.augmentation.tempo_range
+            feats = augment.time_stretch(feats, float(np.exp(rng.uniform(np.log(lo), np.log(hi)))))
+        return feats
