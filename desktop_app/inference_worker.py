@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import queue
 import time
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 from PySide6.QtCore import QThread, Signal
@@ -31,12 +31,16 @@ class SpeechPipeline:
         self.state = state
         self.decoder = decoder
         self.note = ""
+        self.tap: Callable[[np.ndarray], None] | None = None   # the recorder listens here (this thread)
 
     def start(self) -> None:
         pass
 
     def process(self, block: np.ndarray) -> None:
         self.state.add_audio(block)
+        tap = self.tap
+        if tap is not None:
+            tap(block)
         if self.decoder is not None:
             t = time.perf_counter()
             decoded = self.decoder.push(block)
@@ -61,6 +65,8 @@ class GesturePipeline:
         self.tracker = None
         self.to_frame = None
         self.note = ""
+        # the recorder listens here (this thread): tap(landmarks (2, 21, 3), rgb frame)
+        self.tap: Callable[[np.ndarray, np.ndarray], None] | None = None
 
     def start(self) -> None:
         try:
@@ -75,8 +81,12 @@ class GesturePipeline:
         t = time.perf_counter()
         hands = self.tracker.process(rgb) if self.tracker is not None else []
         self.state.add_image(rgb, hands)
-        if self.decoder is not None and self.to_frame is not None:
-            decoded = self.decoder.push(self.to_frame(hands))
+        frame = self.to_frame(hands) if self.to_frame is not None else None
+        tap = self.tap
+        if tap is not None and frame is not None:
+            tap(frame, rgb)
+        if self.decoder is not None and frame is not None:
+            decoded = self.decoder.push(frame)
             self.state.add_step(decoded, time.perf_counter() - t)
 
     def finish(self) -> None:

@@ -21,6 +21,7 @@ from recognizers.model_files import LoadedModel, load_model
 from recognizers.train import resolve_device
 
 from . import sources as src
+from .dataset_dock import DatasetDock
 from .inference_worker import InferenceWorker, make_pipeline
 from .live_state import LiveState, Snapshot
 from .model_catalog import default_model, find_models
@@ -72,6 +73,7 @@ class MainWindow(QMainWindow):
         self.last_snapshot: Snapshot | None = None
         self.redraws = 0
         self.draw_ms = 0.0
+        self.recording_tap = None      # set by the recorder: gets every block the pipeline processes
         self._build()
         self.media_devices = QMediaDevices(self)
         self.media_devices.audioInputsChanged.connect(self._devices_changed)
@@ -124,6 +126,9 @@ class MainWindow(QMainWindow):
         self.pause_button.setToolTip("Freeze every view for inspection (Space)")
         self.pause_button.toggled.connect(self.set_paused)
         QShortcut(QKeySequence(Qt.Key.Key_Space), self, activated=self.pause_button.toggle)
+        self.tools_button = QPushButton("Record && train")
+        self.tools_button.setCheckable(True)
+        self.tools_button.setToolTip("Record labelled takes, look after the dataset, train a model")
 
         bar = QHBoxLayout()
         for label, w in (("Mode", self.mode_box), ("Source", self.source_box)):
@@ -142,6 +147,7 @@ class MainWindow(QMainWindow):
         bar.addWidget(QLabel("Layer"))
         bar.addWidget(self.layer_box)
         bar.addStretch(1)
+        bar.addWidget(self.tools_button)
         bar.addWidget(self.pause_button)
 
         self.notice_label = QLabel("")
@@ -207,6 +213,12 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(central)
         self.stats_label = QLabel("")
         self.statusBar().addWidget(self.stats_label, 1)
+        self.dataset_dock = DatasetDock(self)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.dataset_dock)
+        self.dataset_dock.hide()
+        self.tools_button.toggled.connect(self.dataset_dock.setVisible)
+        self.dataset_dock.visibilityChanged.connect(
+            lambda _v: self.tools_button.setChecked(self.dataset_dock.isVisible()))
 
     @staticmethod
     def _titled(title: str, widget: QWidget) -> QWidget:
@@ -247,6 +259,7 @@ class MainWindow(QMainWindow):
         self.mode_box.setCurrentIndex(MODES.index(mode))
         self.input_stack.setCurrentIndex(MODES.index(mode))
         self.folder_button.setVisible(mode == "gesture")
+        self.dataset_dock.set_mode(mode)
         self.clear_error()
         self.show_notice("")
         if mode not in self.models:
@@ -402,6 +415,7 @@ class MainWindow(QMainWindow):
             state, pipeline, _ = self._make_pipeline(None, source)
         self.state = state
         self.worker = InferenceWorker(pipeline)
+        pipeline.tap = self.recording_tap
         self.worker.failed.connect(self.show_error)
         self.worker.note.connect(self._add_notice)
         self.worker.stream_ended.connect(self._stream_ended)
@@ -416,6 +430,13 @@ class MainWindow(QMainWindow):
         source.start(self.worker)
         if self.paused:
             source.set_paused(True)
+
+    def set_recording_tap(self, tap) -> None:
+        """``tap(block)`` (speech) or ``tap(landmarks, rgb)`` (gesture) is called on the inference thread
+        for every block of this and later streams; None removes it."""
+        self.recording_tap = tap
+        if self.worker is not None:
+            self.worker.pipeline.tap = tap
 
     def _make_pipeline(self, model: LoadedModel | None, source: src.Source):
         fps = 100.0 if self.mode == "speech" else 30.0
@@ -595,6 +616,7 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event) -> None:
         self.timer.stop()
+        self.dataset_dock.shutdown()
         self.stop_stream()
         self.settings.setValue("window/geometry", self.saveGeometry())
         self.settings.sync()

@@ -97,16 +97,21 @@ def summarize_labels(root: str | os.PathLike, takes: list[TakeInfo]) -> list[Lab
     return [out[k] for k in sorted(out)]
 
 
-def remove_stale_temp_files(root: str | os.PathLike) -> int:
-    """Delete temporary files left by a crash (".<name>.tmp<ext>" in label folders); returns how many."""
+def remove_stale_temp_files(root: str | os.PathLike, min_age_s: float = 0.0) -> int:
+    """Delete temporary files left by a crash (".<name>.tmp<ext>" in the dataset and its label folders)
+    that are at least ``min_age_s`` old (a write in progress is younger); returns how many."""
+    import time
     root = Path(root)
-    n = 0
-    for folder in [root] + [p for p in root.iterdir() if p.is_dir()] if root.is_dir() else []:
+    if not root.is_dir():
+        return 0
+    n, now = 0, time.time()
+    for folder in [root] + [p for p in root.iterdir() if p.is_dir()]:
         for p in folder.iterdir():
             if p.is_file() and p.name.startswith(".") and ".tmp" in p.name:
                 try:
-                    p.unlink()
-                    n += 1
+                    if now - p.stat().st_mtime >= min_age_s:
+                        p.unlink()
+                        n += 1
                 except OSError:
                     pass
     return n
@@ -221,10 +226,11 @@ def _target_name(stem: str, speaker: str | None, suffix: str) -> str:
 
 
 def _labelled_files(p: Path, extensions: tuple[str, ...], label: str | None) -> list[tuple[Path, str | None]]:
-    """(file, label) pairs of a file or folder: FSDD names give their digit, label folders their name."""
+    """(file, label) pairs of a file or folder: FSDD names give their digit, label folders their name, and
+    ``label`` is used for the files left (None: they are skipped)."""
     if p.is_file():
         m = FSDD_NAME.match(p.stem)
-        return [(p, label or (m.group(1) if m else None))]
+        return [(p, m.group(1) if m else label)]
     if not p.is_dir():
         raise DatasetError(f"{p}: no such file or folder")
     flat = is_fsdd_flat(p, extensions)
@@ -233,7 +239,7 @@ def _labelled_files(p: Path, extensions: tuple[str, ...], label: str | None) -> 
                 if f.suffix.lower() in extensions]
     files = sorted(f for f in p.iterdir() if f.is_file() and f.suffix.lower() in extensions
                    and not f.name.startswith("."))
-    out = [(f, label or (FSDD_NAME.match(f.stem).group(1) if FSDD_NAME.match(f.stem) else None)) for f in files]
+    out = [(f, FSDD_NAME.match(f.stem).group(1) if FSDD_NAME.match(f.stem) else label) for f in files]
     for sub in sorted(d for d in p.iterdir() if d.is_dir() and not d.name.startswith(".")):
         out += [(f, sub.name) for f in sorted(sub.rglob("*")) if f.is_file() and f.suffix.lower() in extensions
                 and not f.name.startswith(".")]
