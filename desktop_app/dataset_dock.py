@@ -18,7 +18,7 @@ from .training_panel import TrainingPanel
 
 class DatasetDock(QDockWidget):
     def __init__(self, window):
-        super().__init__("Record & train", window)
+        super().__init__("Record and train", window)
         self.setObjectName("record_and_train")
         self.window_ = window
         self.mode = ""

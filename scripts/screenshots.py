@@ -2,7 +2,9 @@
 
     .venv/bin/python scripts/screenshots.py [--model-speech DIR] [--model-gesture DIR] [--out docs]
 
-Speech: three FSDD digits ("3 7 1") played as if live; gesture: MediaPipe's hand landmarker test video.
+Speech: three FSDD digits ("3 7 1") played as if live; gesture: MediaPipe's hand landmarker test video;
+recorder: the Record & train dock recording takes while the digits play, and the Train tab after training
+a small model on FSDD digits imported into a throw-away dataset (``--only recorder`` makes just these).
 Uses a throw-away settings file, so your own remembered sources and models are not touched.
 """
 from __future__ import annotations
@@ -19,6 +21,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 SHARED = Path(os.environ.get("LSTM_VAULT_SHARED_DATA", REPO.parent / "shared" / "data"))
 SIZE = (1600, 1000)
+from PySide6.QtCore import Qt  # noqa: E402
 
 
 def pump(app, seconds: float, until=lambda: False) -> bool:
@@ -48,6 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--model-speech")
     ap.add_argument("--model-gesture")
     ap.add_argument("--out", default=str(REPO / "docs"))
+    ap.add_argument("--only", choices=("live", "recorder"), help="make only these screenshots")
     args = ap.parse_args(argv)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -64,7 +68,17 @@ def main(argv: list[str] | None = None) -> int:
     w.resize(*SIZE)
     w.show()
     w.unit_lines.set_units([0, 5, 9, 17])
+    if args.only != "recorder":
+        live_shots(app, w, out, tmp)
+    if args.only != "live":
+        recorder_shots(app, w, out, tmp)
+    if w.errors:
+        print("errors shown in the window:", *w.errors, sep="\n  ")
+    w.close()
+    return 0
 
+
+def live_shots(app, w, out: Path, tmp: Path) -> None:
     # speech: grab just after the last digit is recognised (or when the file has played)
     w.use_file(digits_file(tmp))
     pump(app, 12, lambda: len(w.transcript.events) >= 3 or "played to its end" in w.notice_label.text())
@@ -81,10 +95,59 @@ def main(argv: list[str] | None = None) -> int:
     w.grab().save(str(out / "screenshot-gesture.png"))
     print(f"gesture: {w.camera.hands_drawn} hand(s) drawn, events {[e.label for e in w.transcript.events]} -> "
           f"{out / 'screenshot-gesture.png'}")
-    if w.errors:
-        print("errors shown in the window:", *w.errors, sep="\n  ")
-    w.close()
-    return 0
+
+
+def recorder_shots(app, w, out: Path, tmp: Path) -> None:
+    """The Record tab mid-take, and the Train tab after a short training on imported FSDD digits."""
+    from recognizers.dataset_ops import import_paths
+    w.set_mode("speech")
+    data = tmp / "my-digits"
+    rec = SHARED / "fsdd" / "recordings"
+    files = [rec / f"{d}_{spk}_{n}.wav" for d in (1, 3, 7) for spk in ("jackson", "nicolas", "theo", "yweweler")
+             for n in range(12)]
+    print(import_paths(data, "speech", files).summary())
+    dock = w.dataset_dock
+    w.tools_button.setChecked(True)
+    pump(app, 0.2)
+    w.resize(*SIZE)
+    w.resizeDocks([dock], [540], Qt.Orientation.Horizontal)
+    dock.set_dataset(data)
+    r = dock.recorder
+    r.label_box.setEditText("7")
+    r.speaker_edit.setText("me")
+    r.takes_spin.setValue(5)
+    r.length_spin.setValue(1.2)
+    r.countdown_spin.setValue(0.6)
+    import numpy as np
+    import soundfile as sf
+    sevens = []
+    for spk, n in (("jackson", 40), ("nicolas", 40), ("theo", 40), ("yweweler", 40), ("jackson", 41), ("theo", 41)):
+        x, rate = sf.read(str(rec / f"7_{spk}_{n}.wav"), dtype="float32")
+        sevens += [np.zeros(int(0.8 * rate) - x.size % 100, np.float32), x]
+    sf.write(str(tmp / "sevens.wav"), np.concatenate(sevens + [np.zeros(rate, np.float32)]), rate)
+    w.use_file(tmp / "sevens.wav")
+    pump(app, 0.6)
+    r.start()
+    pump(app, 10, lambda: len(r.saved) >= 2 and "RECORDING take 3" in r.cue.text()
+         and r.session.status().seconds_left < 0.6)
+    dock.dataset_view.refresh()
+    w.grab().save(str(out / "screenshot-recorder.png"))
+    print(f"recorder: cue {r.cue.text()!r}, {len(r.saved)} saved -> {out / 'screenshot-recorder.png'}")
+    r.stop()
+    pump(app, 3, lambda: not r.recording)
+    t = dock.training
+    dock.tabs.setCurrentWidget(t)
+    t.epochs_spin.setValue(12)
+    t.hidden_spin.setValue(48)
+    t.out_edit.setText(str(tmp / "my-digits-model"))
+    t.start()
+    pump(app, 300, lambda: not t.running)
+    t.use_model()                       # the new model goes live on the digits
+    w.use_file(digits_file(tmp))
+    pump(app, 12, lambda: len(w.transcript.events) >= 3 or "played to its end" in w.notice_label.text())
+    pump(app, 0.3)
+    w.grab().save(str(out / "screenshot-training.png"))
+    print(f"training: {t.eta_label.text()} -> {out / 'screenshot-training.png'}")
 
 
 if __name__ == "__main__":
