@@ -95,6 +95,7 @@ class Transcriber:
         self._word_probs: deque[np.ndarray] = deque(maxlen=self._max_word)
         self._word_first = 0                          # stream index of _word_probs[0]
         self.rejected: deque[dict] = deque(maxlen=64)  # recent rejected segments, for displays/debugging
+        self.utterance_ends: deque[float] = deque(maxlen=64)  # times (s) where the VAD closed an utterance
 
     @property
     def frames_seen(self) -> int:
@@ -132,6 +133,7 @@ class Transcriber:
             upd = self.vad.push(frames[i:i + 1])
             for start in upd.starts:
                 self._begin_word(start, steps)
+            self.utterance_ends.extend(self.frame_start_s(k) for k in upd.utterance_ends)
             if self.vad.active or upd.segments:
                 steps.append(self._run_pending(len(self._pending)))
             for seg in upd.segments:
@@ -146,7 +148,9 @@ class Transcriber:
         """End of stream: finish an open word and run the held-back frames. The stream can go on after."""
         events = []
         self._run_pending(len(self._pending))
-        for seg in self.vad.finish().segments:
+        upd = self.vad.finish()
+        self.utterance_ends.extend(self.frame_start_s(k) for k in upd.utterance_ends)
+        for seg in upd.segments:
             ev = self._end_word(seg)
             if ev is not None:
                 events.append(ev)

@@ -68,8 +68,10 @@ def test_one_event_per_word_with_times(fixed):
     rng = np.random.default_rng(0)
     words = [burst(rng.uniform(0.2, 0.7), 120 + 30 * k) for k in range(8)]
     audio, times = word_stream(words, [0.15, 0.2, 0.15, 0.4, 0.8, 0.15, 0.3, 0.5])
-    events = transcribe_samples(Transcriber(fixed), audio)
+    tr = Transcriber(fixed)
+    events = transcribe_samples(tr, audio)
     assert [e.label for e in events] == ["3"] * len(words)
+    assert len(tr.utterance_ends) == 2  # after the 0.8 s pause, and at the end of the stream
     for e, (a, b) in zip(events, times):
         assert abs(e.start_s - a) < 0.05 and abs(e.end_s - b) < 0.05 and e.confidence > 0.99
 
