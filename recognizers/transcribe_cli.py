@@ -32,6 +32,8 @@ def run(args) -> int:
         raise VaultError(f"--block-ms {args.block_ms}: must be above 0")
     if args.min_confidence is not None and not 0 <= args.min_confidence <= 1:
         raise VaultError(f"--min-confidence {args.min_confidence}: must be between 0 and 1")
+    import torch
+    torch.set_num_threads(1)  # pushes of a few frames: more threads only contend on a busy machine
     model = load_model(args.model, task="speech", device=resolve_device(args.device))
     tr = Transcriber(model, TranscriberConfig(min_confidence=args.min_confidence), trace=False)
     samples = load_audio(args.audio, tr.sample_rate_hz)
