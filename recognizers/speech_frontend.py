@@ -113,8 +113,14 @@ class LogMel:
         x = torch.as_tensor(samples, dtype=torch.float32)
         if x.numel() < self.config.span_length:
             return torch.zeros(0, self.config.n_fft // 2 + 1)
-        with torch.no_grad():
-            return self.spectrogram(x).T
+        c = self.config
+        # what T.Spectrogram computes (same call, same window), minus its wrappers: a streaming push
+        # computes one or two frames, where the per-call overhead is most of the cost
+        with torch.inference_mode():
+            spec = torch.stft(x, c.n_fft, hop_length=c.hop_length, win_length=c.win_length,
+                              window=self.spectrogram.window, center=False, normalized=False, onesided=True,
+                              return_complex=True)
+            return spec.abs().pow(2.0).T
 
     def mel_from_power(self, power: torch.Tensor, warp: float = 1.0) -> torch.Tensor:
         """Log-mel ``(frames, n_mels)`` from a power spectrogram; ``warp`` != 1 stretches the frequency
@@ -132,7 +138,8 @@ class LogMel:
         return self._warped[key]
 
     def __call__(self, samples: np.ndarray | torch.Tensor) -> np.ndarray:
-        return self.mel_from_power(self.power(samples)).numpy()
+        with torch.inference_mode():
+            return self.mel_from_power(self.power(samples)).numpy()
 
 
 class StreamingLogMel:

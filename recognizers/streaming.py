@@ -86,21 +86,22 @@ class StreamingRecognizer:
         with self._lock:
             return self._run(feats)
 
-    @torch.no_grad()
     def _run(self, feats: np.ndarray) -> StreamStep:
         start = self.frames_done
         n = int(feats.shape[0])
         if n == 0:
             return StreamStep(start, feats, np.zeros((0, len(self.labels)), np.float32))
         net = self.model.network
-        x = torch.from_numpy(np.ascontiguousarray(feats, np.float32))[None].to(self.device)
-        xn = net.normalize(x)
-        logits, self.state, traces = net(xn, self.state, trace=self.trace, normalized=True)
-        probs = torch.softmax(logits[0], -1).cpu().numpy()
-        gates: dict[str, np.ndarray] = {}
-        if traces:
-            for k, tr in enumerate(traces):
-                for name, v in tr.as_dict().items():
-                    gates[f"layer{k}_{name}"] = v[0].cpu().numpy()
+        # inference mode, not just no_grad: a few-frame push is mostly per-op overhead, which it cuts
+        with torch.inference_mode():
+            x = torch.from_numpy(np.ascontiguousarray(feats, np.float32))[None].to(self.device)
+            xn = net.normalize(x)
+            logits, self.state, traces = net(xn, self.state, trace=self.trace, normalized=True)
+            probs = torch.softmax(logits[0], -1).cpu().numpy()
+            gates: dict[str, np.ndarray] = {}
+            if traces:
+                for k, tr in enumerate(traces):
+                    for name, v in tr.as_dict().items():
+                        gates[f"layer{k}_{name}"] = v[0].cpu().numpy()
         self.frames_done += n
         return StreamStep(start, xn[0].cpu().numpy(), probs, gates)

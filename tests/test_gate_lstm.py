@@ -203,3 +203,30 @@ def test_state_detach_and_to():
     assert not d.h.requires_grad and not d.c.requires_grad and torch.equal(d.h, s.h)
     assert d.to("cpu").h.device.type == "cpu"
     assert s.h.shape == (2, 1, 4)
+
+
+@pytest.mark.parametrize("frames", [1, 2, 8, 9, 40])
+def test_short_chunk_step_path_equals_nn_lstm_path(frames):
+    """Without autograd, chunks of up to STEP_FRAMES frames step the cell directly instead of calling
+    nn.LSTM and recomputing; both give the same outputs, state and gates."""
+    from recognizers.gate_lstm import STEP_FRAMES, cell_scan
+    assert STEP_FRAMES >= 2
+    m = _model(inp=5, hidden=7, layers=2, seed=3)
+    x = torch.randn(2, frames, 5)
+    state = _random_state(m, 2, seed=4)
+    with torch.inference_mode():
+        out_a, st_a, tr_a = m(x, state, trace=True)            # step path when frames <= STEP_FRAMES
+    out_b, st_b, tr_b = m(x, state, trace=True)                # autograd on: always nn.LSTM + recompute
+    torch.testing.assert_close(out_a, out_b.detach(), atol=TOL, rtol=0)
+    torch.testing.assert_close(st_a.h, st_b.h.detach(), atol=TOL, rtol=0)
+    torch.testing.assert_close(st_a.c, st_b.c.detach(), atol=TOL, rtol=0)
+    for a, b in zip(tr_a, tr_b):
+        for name in GATE_NAMES:
+            torch.testing.assert_close(a.as_dict()[name], b.as_dict()[name].detach(), atol=TOL, rtol=0)
+    # the scan alone against the sequential recurrence, long enough for many doubling passes
+    f, ig, c0 = torch.rand(3, 300, 4), torch.randn(3, 300, 4), torch.randn(3, 4)
+    c, ref = c0, []
+    for t in range(300):
+        c = f[:, t] * c + ig[:, t]
+        ref.append(c)
+    torch.testing.assert_close(cell_scan(f, ig, c0), torch.stack(ref, 1), atol=TOL, rtol=0)
