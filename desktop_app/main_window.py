@@ -25,6 +25,7 @@ from .dataset_dock import DatasetDock
 from .inference_worker import InferenceWorker, make_pipeline
 from .live_state import LiveState, Snapshot
 from .model_catalog import default_model, find_models
+from .settings_values import path_exists, setting_bytes, setting_str, setting_str_list
 from .views.camera_view import CameraView
 from .views.gate_heatmaps import GateHeatmapView
 from .views.predictions_view import PredictionsView
@@ -80,16 +81,16 @@ class MainWindow(QMainWindow):
         self.media_devices.videoInputsChanged.connect(self._devices_changed)
         self.timer = QTimer(self)
         self.timer.setInterval(int(1000 / REDRAW_HZ))
+        # a coarse timer may stretch each interval by up to 5 %, which alone keeps the rate under REDRAW_HZ
+        self.timer.setTimerType(Qt.TimerType.PreciseTimer)
         self.timer.timeout.connect(self.redraw)
-        geometry = self.settings.value("window/geometry")
-        if geometry is not None:
-            self.restoreGeometry(geometry)
-        else:
+        geometry = setting_bytes(self.settings, "window/geometry")   # settings may hold anything
+        if geometry is None or not self.restoreGeometry(geometry):
             self.resize(1480, 940)
-        saved_device = str(self.settings.value("device", "cpu"))
+        saved_device = setting_str(self.settings, "device", "cpu")
         self.device = saved_device if saved_device in available_devices() else "cpu"
         self.device_box.setCurrentText(self.device)
-        self.set_mode(mode or str(self.settings.value("mode", "speech")))
+        self.set_mode(mode or setting_str(self.settings, "mode", "speech"))
         self.timer.start()
 
     # ==== layout ===========================================================================================
@@ -280,9 +281,9 @@ class MainWindow(QMainWindow):
     def _load_initial_model(self, mode: str) -> None:
         self.models[mode] = None
         candidates = [self.requested_models.get(mode)]
-        saved = self.settings.value(f"{mode}/model")
+        saved = setting_str(self.settings, f"{mode}/model")
         if saved:
-            candidates.append(Path(str(saved)))
+            candidates.append(Path(saved))
         candidates.append(default_model(mode, self.model_roots))
         for folder in candidates:
             if folder is None:
@@ -300,10 +301,7 @@ class MainWindow(QMainWindow):
         return src.list_microphones() if self.mode == "speech" else src.list_cameras()
 
     def _recent_files(self) -> list[str]:
-        files = self.settings.value(f"{self.mode}/recent_files", []) or []
-        if isinstance(files, str):
-            files = [files]
-        return [f for f in files if Path(f).exists()]
+        return [f for f in setting_str_list(self.settings, f"{self.mode}/recent_files") if path_exists(f)]
 
     def _fill_sources(self) -> None:
         box = self.source_box
@@ -332,12 +330,12 @@ class MainWindow(QMainWindow):
         self._fill_sources()
 
     def _remembered_source(self) -> tuple[str, str]:
-        kind = str(self.settings.value(f"{self.mode}/source_kind", "") or "")
-        value = str(self.settings.value(f"{self.mode}/source", "") or "")
+        kind = setting_str(self.settings, f"{self.mode}/source_kind")
+        value = setting_str(self.settings, f"{self.mode}/source")
         names = [d.description() for d in self._devices()]
         if kind == "device" and value in names:
             return kind, value
-        if kind == "file" and Path(value).exists():
+        if kind == "file" and path_exists(value):
             return kind, value
         if kind == "device" and value:
             self.show_notice(f"The remembered {'microphone' if self.mode == 'speech' else 'camera'} "
