@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (QDockWidget, QFileDialog, QHBoxLayout, QLabel, QL
 from .dataset_view import DatasetView
 from .recorder_panel import RecorderPanel
 from .training_panel import TrainingPanel
+from .settings_values import setting_str
 
 
 class DatasetDock(QDockWidget):
@@ -75,7 +76,7 @@ class DatasetDock(QDockWidget):
     def set_mode(self, mode: str) -> None:
         """The window switched mode: each mode has its own dataset."""
         self.mode = mode
-        self.folder_edit.setText(str(self.window_.settings.value(f"{mode}/dataset", "") or ""))
+        self.folder_edit.setText(setting_str(self.window_.settings, f"{mode}/dataset"))
         self.recorder.set_mode(mode)
         self.dataset_view.refresh()
         self.training.set_mode(mode)

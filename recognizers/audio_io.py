@@ -10,6 +10,9 @@ from .errors import AudioFileError
 
 AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".mp3", ".aiff", ".aif")
 MAX_AUDIO_SECONDS = 3 * 3600  # refuse absurdly long files before decoding them
+MIN_RATE_HZ, MAX_RATE_HZ = 4000, 384_000   # outside this a header is damaged, not a recording
+MAX_DECODED_SAMPLES = 400_000_000   # 1.6 GB of float32: a header declaring more is refused before decoding
+MAX_RESAMPLE_FACTOR = 1000    # windowed-sinc kernels are (out/g) x (in/g): beyond this they take gigabytes
 
 
 def resample(samples: np.ndarray, rate_in: int, rate_out: int) -> np.ndarray:
@@ -19,7 +22,15 @@ def resample(samples: np.ndarray, rate_in: int, rate_out: int) -> np.ndarray:
     import torch
     import torchaudio.functional as AF
     from math import gcd
-    g = gcd(int(rate_in), int(rate_out))
+    rate_in, rate_out = int(rate_in), int(rate_out)
+    g = gcd(rate_in, rate_out)
+    if max(rate_in, rate_out) // g > MAX_RESAMPLE_FACTOR:
+        # an odd rate (e.g. 22051 Hz) shares no factor with the other: treat both as the nearest multiple
+        # of 50 Hz (a timing error below 0.7 % at >= 4 kHz) instead of building a kernel of gigabytes
+        rate_in, rate_out = (max(50, int(round(r / 50)) * 50) for r in (rate_in, rate_out))
+        if rate_in == rate_out:
+            return samples.astype(np.float32, copy=False)
+        g = gcd(rate_in, rate_out)
     y = AF.resample(torch.from_numpy(np.ascontiguousarray(samples, dtype=np.float32)),
                     int(rate_in) // g, int(rate_out) // g)
     return y.numpy()
@@ -52,11 +63,15 @@ def load_audio(path: str | os.PathLike, sample_rate_hz: int = 16000,
         with sf.SoundFile(str(p)) as f:
             rate = int(f.samplerate)
             frames = f.frames
-            if rate <= 0:
-                raise AudioFileError(f"{p}: invalid sample rate {rate}")
+            if not MIN_RATE_HZ <= rate <= MAX_RATE_HZ:
+                raise AudioFileError(f"{p}: sample rate {rate} Hz is outside {MIN_RATE_HZ}..{MAX_RATE_HZ} Hz "
+                                     f"(damaged header?)")
             if frames > max_seconds * rate:
                 raise AudioFileError(
                     f"{p}: {frames / rate:.0f} s of audio is longer than the {max_seconds:.0f} s limit")
+            if frames * max(1, f.channels) > MAX_DECODED_SAMPLES:
+                raise AudioFileError(f"{p}: declares {frames} frames x {f.channels} channels, more than this "
+                                     f"program decodes (damaged header?)")
             data = f.read(dtype="float32", always_2d=True)
     except AudioFileError:
         raise

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from .audio_io import AUDIO_EXTENSIONS, load_audio
-from .datasets import FSDD_NAME, _group_from_name, is_fsdd_flat, scan_dataset
+from .datasets import FSDD_NAME, _group_from_name, folder_exists, is_fsdd_flat, scan_dataset
 from .errors import DatasetError, VaultError
 from .recorder import (DATASET_RATE_HZ, RecordingError, atomic_path, check_label, read_manifest,
                        write_manifest, write_wav_atomic)
@@ -72,7 +72,7 @@ def take_duration_s(path: Path) -> float | None:
 def list_takes(root: str | os.PathLike, task: str) -> list[TakeInfo]:
     """Every take of the dataset (what training would read), with durations; [] for a missing folder."""
     root = Path(root)
-    if not root.is_dir():
+    if not folder_exists(root):
         return []
     return [TakeInfo(e.path, e.label, e.group, take_duration_s(e.path))
             for e in scan_dataset(root, task_extensions(task), allow_empty=True)]
@@ -80,7 +80,7 @@ def list_takes(root: str | os.PathLike, task: str) -> list[TakeInfo]:
 
 def label_folders(root: str | os.PathLike) -> list[str]:
     root = Path(root)
-    if not root.is_dir():
+    if not folder_exists(root):
         return []
     return sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
 
@@ -102,7 +102,7 @@ def remove_stale_temp_files(root: str | os.PathLike, min_age_s: float = 0.0) -> 
     that are at least ``min_age_s`` old (a write in progress is younger); returns how many."""
     import time
     root = Path(root)
-    if not root.is_dir():
+    if not folder_exists(root):
         return 0
     n, now = 0, time.time()
     for folder in [root] + [p for p in root.iterdir() if p.is_dir()]:

@@ -35,6 +35,15 @@ class Example:
     group: str | None = None
 
 
+def folder_exists(path: Path) -> bool:
+    """``path.is_dir()`` that answers False (instead of raising) for names the file system refuses
+    outright: too long, or a component that is not a folder."""
+    try:
+        return path.is_dir()
+    except (OSError, ValueError):
+        return False
+
+
 def _group_from_name(stem: str) -> str | None:
     for rx, idx in ((SC_NAME, 1), (FSDD_NAME, 2), (RECORDER_NAME, 1)):
         m = rx.match(stem)
@@ -65,7 +74,7 @@ def scan_dataset(folder: str | os.PathLike, extensions: tuple[str, ...], allow_e
                  ) -> list[Example]:
     """List the examples of a dataset folder, sorted by path (deterministic)."""
     folder = Path(folder)
-    if not folder.is_dir():
+    if not folder_exists(folder):
         raise DatasetError(f"{folder}: no such dataset folder")
     manifest = folder / "manifest.csv"
     if manifest.is_file():

@@ -40,7 +40,7 @@ def register_frontend(type_name: str, kind: FrontendKind) -> None:
 def _kind(cfg: dict, where: Path | str = "model") -> FrontendKind:
     _load_builtin()
     t = cfg.get("type") if isinstance(cfg, dict) else None
-    if t not in _REGISTRY:
+    if not isinstance(t, str) or t not in _REGISTRY:
         raise ModelFileError(f"{where}: unknown feature frontend {t!r} (known: {sorted(_REGISTRY)})")
     return _REGISTRY[t]
 

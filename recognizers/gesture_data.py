@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -75,12 +76,21 @@ def load_landmark_file(path: str | os.PathLike, fps: float | None = None) -> np.
     if not path.is_file():
         raise VaultError(f"{path}: no such landmark file")
     try:
+        with open(path, "rb") as f:
+            magic = f.read(6)
+        if magic.startswith(b"\x93NUMPY"):
+            raise VaultError(f"{path}: a landmark file is an .npz archive with 'landmarks', not a bare array")
+        if not magic.startswith((b"PK\x03\x04", b"PK\x05\x06")):
+            raise VaultError(f"{path}: not an .npz landmark file (not a zip archive)")
         z = np.load(path, allow_pickle=False)
         if not isinstance(z, np.lib.npyio.NpzFile):
             raise VaultError(f"{path}: a landmark file is an .npz archive with 'landmarks', not a bare array")
         with z:
             if "landmarks" not in z.files:
                 raise VaultError(f"{path}: no 'landmarks' array (has {sorted(z.files)[:5]})")
+            for key in ("landmarks", "handedness", "fps"):
+                if key in z.files:
+                    _check_npy_member(path, z, key)
             lm = z["landmarks"]
             handedness = z["handedness"] if "handedness" in z.files else None
             file_fps = z["fps"] if "fps" in z.files else None
@@ -90,7 +100,9 @@ def load_landmark_file(path: str | os.PathLike, fps: float | None = None) -> np.
         if "pickle" in str(exc).lower():
             raise VaultError(f"{path}: holds pickled objects, which can run code and are refused") from None
         raise VaultError(f"{path}: damaged landmark file ({exc})") from None
-    except (OSError, EOFError, zipfile.BadZipFile, KeyError) as exc:
+    except (OSError, EOFError, zipfile.BadZipFile, zipfile.LargeZipFile, KeyError, NotImplementedError,
+            RuntimeError, UnicodeDecodeError, zlib.error) as exc:
+        # zipfile raises NotImplementedError (unknown compression), RuntimeError (encrypted member) ...
         raise VaultError(f"{path}: not a readable .npz landmark file ({exc.__class__.__name__})") from None
     if lm.dtype.kind not in "fiu":
         raise VaultError(f"{path}: 'landmarks' must be numbers, got {lm.dtype}")
@@ -126,8 +138,41 @@ def load_landmark_file(path: str | os.PathLike, fps: float | None = None) -> np.
         if not 1.0 <= f <= 1000.0:
             raise VaultError(f"{path}: 'fps' {f} is outside 1..1000")
         if abs(f - fps) > 0.02 * fps:
-            frames = resample_frames(frames, int(round(frames.shape[0] * fps / f)))
+            n_out = int(round(frames.shape[0] * fps / f))
+            if n_out > MAX_FRAMES:   # a tiny file of many frames at 1 fps must not become gigabytes
+                raise VaultError(f"{path}: {frames.shape[0]} frames at {f:g} fps are {n_out} frames at "
+                                 f"{fps:g} fps, more than the {MAX_FRAMES} accepted")
+            frames = resample_frames(frames, n_out)
     return frames
+
+
+MAX_MEMBER_BYTES = MAX_FRAMES * 2 * N_LANDMARKS * 3 * 8   # the largest array a landmark file may hold
+
+
+def _check_npy_member(path: Path, z, key: str) -> None:
+    """Read the header of array ``key`` of an open .npz and refuse it before numpy allocates anything:
+    pickled objects, a member that is not an array, or a declared shape larger than any landmark file."""
+    member = key if key in z.zip.namelist() else key + ".npy"   # the member numpy itself would read
+    try:
+        with z.zip.open(member) as f:
+            version = np.lib.format.read_magic(f)   # ValueError when the member is not an .npy array
+            if version == (1, 0):
+                shape, _, dtype = np.lib.format.read_array_header_1_0(f)
+            elif version == (2, 0):
+                shape, _, dtype = np.lib.format.read_array_header_2_0(f)
+            else:
+                raise VaultError(f"{path}: '{key}' uses .npy format {version}, which is not supported")
+    except VaultError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - numpy parses the header with ast/tokenize: any error is possible
+        raise VaultError(f"{path}: '{key}' is not a readable array ({type(exc).__name__})") from None
+    if dtype.hasobject:
+        raise VaultError(f"{path}: '{key}' holds pickled objects, which can run code and are refused")
+    n = 1
+    for d in shape:
+        n *= int(d)
+    if n * max(1, dtype.itemsize) > MAX_MEMBER_BYTES:
+        raise VaultError(f"{path}: '{key}' declares shape {shape} of {dtype}, larger than any landmark file")
 
 
 def track_video(path: str | os.PathLike, fps: float | None = None, mirror: bool = MIRROR_FILES,

@@ -195,6 +195,22 @@ def _read_safetensors_header(path: Path) -> dict:
     return header
 
 
+def _file_system_errors_named(fn):
+    """The file system's own refusals (name too long, permission denied, a symlink loop, a folder gone
+    meanwhile) become one-line ModelFileErrors naming the folder, like every other problem."""
+    import functools
+
+    @functools.wraps(fn)
+    def wrapper(folder, *args, **kwargs):
+        try:
+            return fn(folder, *args, **kwargs)
+        except OSError as exc:
+            raise ModelFileError(f"{folder}: cannot read the model ({exc.strerror or type(exc).__name__})"
+                                 ) from None
+    return wrapper
+
+
+@_file_system_errors_named
 def read_meta(folder: str | os.PathLike) -> dict[str, Any]:
     """Read and check ``model.json`` of a model folder (no weights loaded)."""
     folder = Path(folder)
@@ -225,6 +241,7 @@ def read_meta(folder: str | os.PathLike) -> dict[str, Any]:
     return meta
 
 
+@_file_system_errors_named
 def load_model(folder: str | os.PathLike, task: str | None = None,
                device: str | torch.device = "cpu") -> LoadedModel:
     """Load a model folder, refusing anything damaged, mismatched, untrusted, or for another task."""
