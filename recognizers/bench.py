@@ -84,6 +84,7 @@ class Bench:
     skip_train: bool = False
     results: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    progress: Callable[[str], None] = lambda _s: None
     _speech: Any = None
 
     def note(self, text: str) -> None:
@@ -108,6 +109,22 @@ def median_time(fn: Callable[[], Any], repeats: int, warmup: int = 1) -> float:
         fn()
         times.append(time.perf_counter() - t)
     return statistics.median(times)
+
+
+def paired_medians(fn_a: Callable[[], Any], fn_b: Callable[[], Any], repeats: int, warmup: int = 1
+                   ) -> tuple[float, float]:
+    """Median times of ``fn_a`` and ``fn_b`` timed alternately (a, b, a, b, ...), so that a change of load
+    during the measurement hits both alike: for ratios on a shared machine."""
+    for _ in range(warmup):
+        fn_a()
+        fn_b()
+    ta, tb = [], []
+    for _ in range(max(1, repeats)):
+        for fn, times in ((fn_a, ta), (fn_b, tb)):
+            t = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - t)
+    return statistics.median(ta), statistics.median(tb)
 
 
 def _speech_model():
@@ -178,16 +195,19 @@ def bench_speech_rtf(b: Bench) -> None:
     audio = speech_audio(seconds)
     for block_ms in (SPEECH_BLOCK_MS, 10.0):
         blocks = _blocks(audio, int(16000 * block_ms / 1000))
+        runs = []
         for trace in (True, False):
             rec = StreamingRecognizer(model, trace=trace)
 
-            def run():
+            def run(rec=rec):
                 rec.reset()
                 for blk in blocks:
                     rec.push(blk)
-            rtf = median_time(run, b.repeats) / seconds
-            key = f"speech_rtf_{'traced' if trace else 'plain'}" + ("" if block_ms == SPEECH_BLOCK_MS else "_10ms")
-            b.results[key] = rtf
+            runs.append(run)
+        t_traced, t_plain = paired_medians(runs[0], runs[1], b.repeats)
+        suffix = "" if block_ms == SPEECH_BLOCK_MS else "_10ms"
+        b.results["speech_rtf_traced" + suffix] = t_traced / seconds
+        b.results["speech_rtf_plain" + suffix] = t_plain / seconds
     b.note(f"speech_rtf: {seconds:.0f} s of FSDD digits pushed in {SPEECH_BLOCK_MS:.0f} ms blocks "
            f"(*_10ms: 10 ms blocks) through StreamingRecognizer.push (log-mel + GateLSTM + softmax + numpy out)")
 
@@ -247,15 +267,15 @@ def bench_trace_overhead(b: Bench) -> None:
         err = float((out_p - out_t).abs().max())
         for name, frames in (("", 100), ("_block", 2)):
             xs = x[:, :frames].contiguous()
-            t_trace = median_time(lambda: [lstm(xs, trace=True) for _ in range(inner)], b.repeats)
-            t_plain = median_time(lambda: [plain(xs) for _ in range(inner)], b.repeats)
+            t_trace, t_plain = paired_medians(lambda: [lstm(xs, trace=True) for _ in range(inner)],
+                                              lambda: [plain(xs) for _ in range(inner)], 3 * b.repeats)
             b.results[f"trace_overhead{name}"] = t_trace / t_plain
             b.results[f"traced_forward_ms{name}"] = t_trace / inner * 1e3
             b.results[f"plain_forward_ms{name}"] = t_plain / inner * 1e3
         ref = naive_cell_traces(lstm, x)
         cell_err = max(float((ref[k][n] - getattr(traces[k], n)).abs().max()) for k in range(len(ref)) for n in "ifgoch")
-        t_cell = median_time(lambda: naive_cell_traces(lstm, x), b.repeats)
-        t_trace = b.results["traced_forward_ms"] * inner / 1e3
+        t_cell, t_trace = paired_medians(lambda: naive_cell_traces(lstm, x),
+                                         lambda: [lstm(x, trace=True) for _ in range(inner)], b.repeats)
         b.results["custom_cell_ratio"] = t_cell / (t_trace / inner)
     b.results["trace_check_max_abs_diff"] = max(err, cell_err)
     b.note(f"trace_overhead: 100 frames (1 s) of normalised log-mel, batch 1; _block: 2 frames (one 20 ms block); "
@@ -297,8 +317,7 @@ def bench_naive_window(b: Bench) -> None:
         rec.reset()
         return [rec.push(blk) for blk in blocks]
 
-    t_naive = median_time(naive, max(1, b.repeats // 2 + 1))
-    t_stream = median_time(streaming, b.repeats)
+    t_naive, t_stream = paired_medians(naive, streaming, b.repeats)
     per_hop_naive = t_naive / len(ends)
     per_hop_stream = t_stream / len(blocks)
     b.results["naive_window_speedup"] = per_hop_naive / per_hop_stream
@@ -532,6 +551,7 @@ def bench_train(b: Bench) -> None:
 
     def on_epoch(r):
         epochs.append((r.seconds, r.val_acc))
+        b.progress(f"bench: train epoch {r.epoch}: {r.seconds:.0f} s, validation accuracy {r.val_acc:.1%}")
         if r.val_acc >= TRAIN_TARGET_ACC and not reached:
             reached.append(time.perf_counter() - t0)
             cancel.set()
@@ -570,6 +590,8 @@ def run_benchmarks(only: list[str] | None = None, repeats: int = 5, gui_seconds:
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     b = Bench(repeats=repeats, gui_seconds=gui_seconds, skip_train=skip_train)
+    if progress:
+        b.progress = progress
     load_before = os.getloadavg()
     t_all = time.perf_counter()
     try:
