@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 out="${1:-assets/models/digits-en}"
 data="work/digits_data"
-.venv/bin/python scripts/build_digit_data.py --dest "$data"
+[ -f "$data/manifest.csv" ] && [ -z "${REBUILD:-}" ] || .venv/bin/python scripts/build_digit_data.py --dest "$data"
 # Validate on held-out Speech Commands speakers and synthetic voices; all four FSDD speakers train.
 val=$(.venv/bin/python - "$data" <<'PY'
 import csv, random, sys
