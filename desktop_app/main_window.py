@@ -420,6 +420,8 @@ class MainWindow(QMainWindow):
         self.worker.start()
         self.source = source
         source.failed.connect(self.show_error)
+        source.lost.connect(self.show_error)            # "… microphone lost — waiting for it to come back"
+        source.recovered.connect(self._source_recovered)
         if pipeline_note:
             self._add_notice(pipeline_note)
         self._clear_views()
@@ -456,6 +458,10 @@ class MainWindow(QMainWindow):
     def _add_notice(self, text: str) -> None:
         current = self.notice_label.text()
         self.show_notice(text if not current or text in current else f"{current}  ·  {text}")
+
+    def _source_recovered(self, text: str) -> None:
+        self.clear_error()
+        self._add_notice(text)
 
     def _stream_ended(self) -> None:
         if self.source is not None and not self.source.is_live:

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
-from PySide6.QtCore import QObject, QThread, Qt, Signal, Slot
+from PySide6.QtCore import QObject, QThread, Qt, QTimer, Signal, Slot
 from PySide6.QtMultimedia import (QAudioDevice, QAudioFormat, QAudioSource, QCamera, QCameraDevice,
                                   QMediaCaptureSession, QMediaDevices, QtAudio, QVideoSink)
 
@@ -41,6 +41,8 @@ class Source(QObject):
 
     failed = Signal(str)
     finished = Signal()
+    lost = Signal(str)        # a live device stopped delivering (unplugged, audio server gone): one line
+    recovered = Signal(str)   # ... and delivers again
     kind = "audio"          # or "video"
     is_live = True
 
@@ -258,6 +260,8 @@ class _AudioReader(QObject):
         self.audio: QAudioSource | None = None
         self.io = None
         self.blocks_read = 0
+        self.last_data_t: float | None = None   # monotonic time of the last bytes read (None: none yet)
+        self.start_failed = False
 
     @Slot()
     def begin(self) -> None:
@@ -272,6 +276,7 @@ class _AudioReader(QObject):
         self.audio.setBufferSize(int(fmt.bytesForDuration(200_000)))   # 200 ms: capture never waits on us
         self.io = self.audio.start()
         if self.io is None or self.audio.error() != QtAudio.Error.NoError:
+            self.start_failed = True
             self.failed.emit(f"{self.device.description()}: could not start recording ({self.audio.error().name})")
             return
         self.io.readyRead.connect(self._read)
@@ -300,6 +305,7 @@ class _AudioReader(QObject):
         raw = bytes(self.io.readAll().data())
         if not raw:
             return
+        self.last_data_t = time.monotonic()
         buf = np.concatenate([self._pending, self._convert(raw)])
         n = buf.size // self.block * self.block
         for s in range(0, n, self.block):
@@ -314,11 +320,164 @@ class _AudioReader(QObject):
             self.audio.deleteLater()
             self.audio = None
 
+    def error_name(self) -> str:
+        """The QAudioSource's error ('' when none); read from the supervising (GUI) thread."""
+        audio = self.audio
+        if self.start_failed:
+            return "could not start"
+        if audio is None:
+            return ""
+        err = audio.error()
+        return "" if err == QtAudio.Error.NoError else err.name
 
-class MicrophoneSource(Source):
-    """A system microphone (Qt Multimedia) recorded on its own thread at the model's sample rate."""
+
+class DeviceSupervisor(QObject):
+    """Watches a live device source from the GUI thread and brings it back after it disappears.
+
+    Lost when the device leaves the system's device list (unplugged, or PulseAudio moved the stream to
+    another source), when its stream reports an error, or when no data came for ``stall_s`` (an audio
+    server that died leaves Qt's stream "active" but silent). While lost it closes the stream and, every
+    ``retry_s``, reopens it on the device of the same id once that is listed again; the first data from
+    the new stream is the recovery. The source supplies ``_open()``, ``_close()``, ``_present()``,
+    ``_last_data_t()`` and ``_error()``.
+    """
+
+    def __init__(self, source: "LiveDeviceSource", what: str, stall_s: float = 2.0, first_data_s: float = 5.0,
+                 retry_s: float = 1.0, probe_s: float = 4.0, tick_ms: int = 250):
+        super().__init__()
+        self.source = source
+        self.what = what
+        self.stall_s, self.first_data_s, self.retry_s, self.probe_s = stall_s, first_data_s, retry_s, probe_s
+        self.lost_reason = ""          # '' while healthy
+        self.losses = 0
+        self.recoveries = 0
+        self._opened_at = time.monotonic()
+        self._open = True
+        self._last_try = 0.0
+        self.timer = QTimer(self)
+        self.timer.setInterval(tick_ms)
+        self.timer.timeout.connect(self.tick)
+
+    def started(self) -> None:
+        self._opened_at = time.monotonic()
+        self._open = True
+        self.timer.start()
+
+    def stop(self) -> None:
+        self.timer.stop()
+
+    def _why_unhealthy(self, now: float) -> str:
+        src = self.source
+        if not src._present():
+            return "disconnected"
+        err = src._error()
+        if err:
+            return err
+        last = src._last_data_t()
+        if last is None:
+            return "no data since it was opened" if now - self._opened_at > self.first_data_s else ""
+        if now - max(last, self._opened_at) > self.stall_s:
+            return f"no data for {now - last:.0f} s"
+        return ""
+
+    @Slot()
+    def tick(self) -> None:
+        now = time.monotonic()
+        src = self.source
+        if not self.lost_reason:
+            why = self._why_unhealthy(now)
+            if why:
+                self.lost_reason = why
+                self.losses += 1
+                src._close()
+                self._open = False
+                self._last_try = now
+                src.lost.emit(f"{src.label}: {self.what} lost ({why}) — waiting for it to come back")
+            return
+        if self._open:
+            last = src._last_data_t()
+            if src._present() and not src._error() and last is not None and last > self._opened_at:
+                self.lost_reason = ""
+                self.recoveries += 1
+                src.recovered.emit(f"{src.label}: {self.what} is back")
+            elif now - self._opened_at > self.probe_s or src._error() or not src._present():
+                src._close()
+                self._open = False
+                self._last_try = now
+        elif now - self._last_try >= self.retry_s:
+            self._last_try = now
+            if src._can_reopen() and src._present(refresh=True):
+                self._opened_at = now
+                self._open = True
+                src._open()
+
+
+class LiveDeviceSource(Source):
+    """A device that can disappear and come back (see :class:`DeviceSupervisor`)."""
+
+    what = "device"
+
+    def _open(self) -> None:
+        raise NotImplementedError
+
+    def _close(self) -> None:
+        raise NotImplementedError
+
+    def _present(self, refresh: bool = False) -> bool:
+        raise NotImplementedError
+
+    def _last_data_t(self) -> float | None:
+        raise NotImplementedError
+
+    def _error(self) -> str:
+        return ""
+
+    def _can_reopen(self) -> bool:
+        return True
+
+    @property
+    def lost_reason(self) -> str:
+        sup = getattr(self, "supervisor", None)
+        return sup.lost_reason if sup is not None else ""
+
+
+def audio_server_reachable() -> bool:
+    """Does the PulseAudio (or pipewire-pulse) socket accept connections? Qt's PulseAudio backend aborts
+    the whole process (libpulse: "Assertion 'c' failed ... pa_context_get_state()") when a stream is opened
+    while the server is gone, so a lost microphone is reopened only once this is True."""
+    import os
+    import socket
+    import sys
+    if not sys.platform.startswith("linux"):
+        return True
+    server = os.environ.get("PULSE_SERVER", "")
+    if server.startswith("unix:"):
+        path = server[len("unix:"):]
+    elif server:
+        return True           # a TCP server: nothing cheap to check, let Qt try
+    else:
+        path = os.path.join(os.environ.get("XDG_RUNTIME_DIR") or f"/run/user/{os.getuid()}", "pulse", "native")
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.settimeout(0.2)
+    try:
+        sock.connect(path)
+        return True
+    except OSError:
+        return False
+    finally:
+        sock.close()
+
+
+def _same_device(a, b) -> bool:
+    return bytes(a.id().data()) == bytes(b.id().data()) or a.description() == b.description()
+
+
+class MicrophoneSource(LiveDeviceSource):
+    """A system microphone (Qt Multimedia) recorded on its own thread at the model's sample rate.
+    Supervised: a microphone that disappears is reported (``lost``) and reopened when it is back."""
 
     kind = "audio"
+    what = "microphone"
 
     def __init__(self, device: QAudioDevice, sample_rate_hz: int = 16000):
         super().__init__(device.description())
@@ -326,52 +485,127 @@ class MicrophoneSource(Source):
         self.sample_rate_hz = int(sample_rate_hz)
         self._thread: QThread | None = None
         self._reader: _AudioReader | None = None
+        self._blocks_before = 0          # blocks read by streams closed since start
+        self._sink: Sink | None = None
+        self.supervisor = DeviceSupervisor(self, self.what)
 
     @property
     def blocks_read(self) -> int:
-        return self._reader.blocks_read if self._reader is not None else 0
+        return self._blocks_before + (self._reader.blocks_read if self._reader is not None else 0)
 
     def start(self, sink: Sink) -> None:
-        self._thread = QThread()
-        self._thread.setObjectName(f"capture:{self.label}")
-        self._reader = _AudioReader(self.device, self.sample_rate_hz, sink)
-        self._reader.moveToThread(self._thread)
-        self._reader.failed.connect(self.failed)
-        self._thread.started.connect(self._reader.begin)
-        self._thread.start()
+        self._sink = sink
+        self._open()
+        self.supervisor.started()
 
-    def stop(self) -> None:
+    def _open(self) -> None:
+        # One capture thread for the source's whole life: Qt's PulseAudio backend reconnects to a restarted
+        # audio server from a timer on the thread that first used it, so that thread must keep running.
+        from PySide6.QtCore import QMetaObject
         if self._thread is None:
+            self._thread = QThread()
+            self._thread.setObjectName(f"capture:{self.label}")
+            self._thread.start()
+        self._reader = _AudioReader(self.device, self.sample_rate_hz, self._sink)
+        self._reader.moveToThread(self._thread)
+        if not self.supervisor.lost_reason:     # while lost, failed reopen attempts are not news
+            self._reader.failed.connect(self.failed)
+        QMetaObject.invokeMethod(self._reader, "begin", Qt.ConnectionType.QueuedConnection)
+
+    def _close(self) -> None:
+        """Stop the stream (the capture thread keeps running until ``stop``)."""
+        if self._reader is None:
             return
-        if self._thread.isRunning():
+        if self._thread is not None and self._thread.isRunning():
             from PySide6.QtCore import QMetaObject
             QMetaObject.invokeMethod(self._reader, "end", Qt.ConnectionType.BlockingQueuedConnection)
-        self._thread.quit()
-        self._thread.wait(3000)
-        self._thread = None
+        self._blocks_before += self._reader.blocks_read
+        self._reader.deleteLater()
         self._reader = None
 
+    def _present(self, refresh: bool = False) -> bool:
+        for d in QMediaDevices.audioInputs():
+            if _same_device(d, self.device):
+                if refresh:
+                    self.device = d     # after an audio server restart the old handle may be stale
+                return True
+        return False
 
-class CameraSource(Source):
+    def _last_data_t(self) -> float | None:
+        return self._reader.last_data_t if self._reader is not None else None
+
+    def _error(self) -> str:
+        return self._reader.error_name() if self._reader is not None else ""
+
+    def _can_reopen(self) -> bool:
+        return audio_server_reachable()
+
+    def stop(self) -> None:
+        self.supervisor.stop()
+        self._close()
+        if self._thread is not None:
+            self._thread.quit()
+            self._thread.wait(3000)
+            self._thread = None
+
+
+class CameraSource(LiveDeviceSource):
     """A system camera through Qt Multimedia. Frames are converted to RGB arrays on the thread that
-    delivers them (a direct connection), never on the GUI thread."""
+    delivers them (a direct connection), never on the GUI thread. Supervised like the microphone."""
 
     kind = "video"
+    what = "camera"
 
     def __init__(self, device: QCameraDevice):
         super().__init__(device.description())
         self.device = device
         self.camera: QCamera | None = None
+        self._last_frame_t: float | None = None
+        self._camera_error = ""
+        self.supervisor = DeviceSupervisor(self, self.what, stall_s=3.0, first_data_s=8.0, probe_s=8.0)
 
     def start(self, sink: Sink) -> None:
         self._sink = sink
+        self._open()
+        self.supervisor.started()
+
+    def _present(self, refresh: bool = False) -> bool:
+        for d in QMediaDevices.videoInputs():
+            if _same_device(d, self.device):
+                if refresh:
+                    self.device = d
+                return True
+        return False
+
+    def _last_data_t(self) -> float | None:
+        return self._last_frame_t
+
+    def _error(self) -> str:
+        return self._camera_error
+
+    def _close(self) -> None:
+        if self.camera is not None:
+            self.camera.stop()
+            try:
+                self.video_sink.videoFrameChanged.disconnect(self._on_frame)
+            except (RuntimeError, TypeError):
+                pass
+            self.camera = None
+        self._last_frame_t = None
+
+    def _on_error(self, _error, text: str) -> None:
+        self._camera_error = text or "camera error"
+
+    def _open(self) -> None:
+        self._camera_error = ""
+        self._last_frame_t = None
         self.camera = QCamera(self.device)
         self.session = QMediaCaptureSession()
         self.video_sink = QVideoSink()
         self.session.setCamera(self.camera)
         self.session.setVideoSink(self.video_sink)
         self.video_sink.videoFrameChanged.connect(self._on_frame, Qt.ConnectionType.DirectConnection)
-        self.camera.errorOccurred.connect(lambda _e, text: self.failed.emit(f"{self.label}: {text}"))
+        self.camera.errorOccurred.connect(self._on_error)   # the supervisor reports it and reopens
         self.camera.start()
 
     def _on_frame(self, frame) -> None:
@@ -379,13 +613,12 @@ class CameraSource(Source):
         img = frame.toImage()
         if img.isNull():
             return
+        self._last_frame_t = time.monotonic()
         img = img.convertToFormat(QImage.Format.Format_RGB888)
         w, h, bpl = img.width(), img.height(), img.bytesPerLine()
         arr = np.frombuffer(img.constBits(), np.uint8, count=h * bpl).reshape(h, bpl)[:, :w * 3]
         self._sink.offer(_fit_width(arr.reshape(h, w, 3).copy()))
 
     def stop(self) -> None:
-        if self.camera is not None:
-            self.camera.stop()
-            self.video_sink.videoFrameChanged.disconnect(self._on_frame)
-            self.camera = None
+        self.supervisor.stop()
+        self._close()
