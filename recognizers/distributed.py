@@ -67,8 +67,13 @@ def start(device: torch.device) -> tuple[DistContext, torch.device]:
 
 def stop(ctx: DistContext) -> None:
     """Leave the process group (after a barrier, so that no process exits while others still talk)."""
+    import gc
+
     import torch.distributed as dist
     if ctx.enabled and dist.is_initialized():
+        # Free the DDP wrapper (its reducer sits in reference cycles) while the group still exists:
+        # collected after destroy_process_group, its C++ threads aborted the process at exit.
+        gc.collect()
         dist.barrier()
         dist.destroy_process_group()
 
