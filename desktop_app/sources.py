@@ -331,6 +331,79 @@ class _AudioReader(QObject):
         return "" if err == QtAudio.Error.NoError else err.name
 
 
+class _PortAudioReader:
+    """The microphone through PortAudio (``sounddevice``, ALSA's ``pulse`` device) instead of Qt: used to
+    reopen a microphone after the audio server was restarted, which Qt 6.11 cannot do in the same process
+    (its PulseAudio context is retried once, about 3 s after the server died, and stays dead if the server
+    is not back by then; opening a QAudioSource on it then aborts the process). PulseAudio's source is
+    chosen by name (``PULSE_SOURCE``). Blocks are cut and handed to the sink on PortAudio's thread."""
+
+    def __init__(self, pulse_source: str, sample_rate_hz: int, sink: Sink):
+        self.pulse_source = pulse_source
+        self.rate = int(sample_rate_hz)
+        self.sink = sink
+        self.block = int(sample_rate_hz * BLOCK_MS / 1000)
+        self._pending = np.zeros(0, np.float32)
+        self.stream = None
+        self.blocks_read = 0
+        self.last_data_t: float | None = None
+        self.start_failed = False
+        self.error_text = ""
+
+    def begin(self) -> None:
+        import os
+        try:
+            import sounddevice as sd
+            # a fresh PortAudio, so nothing of the dead server's connection is reused
+            sd._terminate()
+            sd._initialize()
+            old = os.environ.get("PULSE_SOURCE")
+            os.environ["PULSE_SOURCE"] = self.pulse_source     # read by libpulse when the stream connects
+            try:
+                device = next((i for i, d in enumerate(sd.query_devices())
+                               if d["name"] in ("pulse", "default") and d["max_input_channels"] > 0), None)
+                if device is None:
+                    raise RuntimeError("PortAudio lists no 'pulse' input")
+                self.stream = sd.InputStream(device=device, samplerate=self.rate, channels=1, dtype="float32",
+                                             blocksize=self.block, callback=self._callback)
+                self.stream.start()
+            finally:
+                if old is None:
+                    os.environ.pop("PULSE_SOURCE", None)
+                else:
+                    os.environ["PULSE_SOURCE"] = old
+        except Exception as exc:          # sounddevice/PortAudio missing, source absent, server refused
+            self.start_failed = True
+            self.error_text = f"{exc}".splitlines()[0] if str(exc) else type(exc).__name__
+            self.end()
+
+    def _callback(self, indata, frames, _time, _status) -> None:
+        self.last_data_t = time.monotonic()
+        buf = np.concatenate([self._pending, np.asarray(indata[:, 0], np.float32)])
+        n = buf.size // self.block * self.block
+        for s in range(0, n, self.block):
+            self.sink.offer(buf[s:s + self.block])
+            self.blocks_read += 1
+        self._pending = buf[n:]
+
+    def end(self) -> None:
+        stream, self.stream = self.stream, None
+        if stream is not None:
+            try:
+                stream.abort()
+                stream.close()
+            except Exception:
+                pass
+
+    def error_name(self) -> str:
+        if self.start_failed:
+            return "could not start"
+        stream = self.stream
+        if stream is not None and not stream.active:
+            return "stream stopped"
+        return ""
+
+
 class DeviceSupervisor(QObject):
     """Watches a live device source from the GUI thread and brings it back after it disappears.
 
@@ -484,8 +557,12 @@ class MicrophoneSource(LiveDeviceSource):
         self.device = device
         self.sample_rate_hz = int(sample_rate_hz)
         self._thread: QThread | None = None
-        self._reader: _AudioReader | None = None
+        self._reader: _AudioReader | _PortAudioReader | None = None
         self._blocks_before = 0          # blocks read by streams closed since start
+        # Once the audio server was seen gone, Qt's audio is not touched again in this process (see
+        # _PortAudioReader): reopens go through PortAudio, presence is the server's socket.
+        self.server_was_lost = False
+        self.pulse_source = bytes(device.id().data()).decode(errors="replace")
         self._sink: Sink | None = None
         self.supervisor = DeviceSupervisor(self, self.what)
 
@@ -499,8 +576,12 @@ class MicrophoneSource(LiveDeviceSource):
         self.supervisor.started()
 
     def _open(self) -> None:
-        # One capture thread for the source's whole life: Qt's PulseAudio backend reconnects to a restarted
-        # audio server from a timer on the thread that first used it, so that thread must keep running.
+        if self.server_was_lost:
+            self._reader = _PortAudioReader(self.pulse_source, self.sample_rate_hz, self._sink)
+            self._reader.begin()
+            return
+        # One capture thread for the source's whole life (Qt's audio never comes back after an audio server
+        # restart, whichever thread owns it: see _PortAudioReader).
         from PySide6.QtCore import QMetaObject
         if self._thread is None:
             self._thread = QThread()
@@ -516,14 +597,21 @@ class MicrophoneSource(LiveDeviceSource):
         """Stop the stream (the capture thread keeps running until ``stop``)."""
         if self._reader is None:
             return
-        if self._thread is not None and self._thread.isRunning():
+        if isinstance(self._reader, _PortAudioReader):
+            self._reader.end()
+        elif self._thread is not None and self._thread.isRunning():
             from PySide6.QtCore import QMetaObject
             QMetaObject.invokeMethod(self._reader, "end", Qt.ConnectionType.BlockingQueuedConnection)
         self._blocks_before += self._reader.blocks_read
-        self._reader.deleteLater()
+        if isinstance(self._reader, QObject):
+            self._reader.deleteLater()
         self._reader = None
 
     def _present(self, refresh: bool = False) -> bool:
+        if self.server_was_lost:
+            # Qt's device list is frozen at the dead server; a source that is missing on the new one
+            # shows as a stream that cannot start, and the supervisor tries again.
+            return audio_server_reachable()
         for d in QMediaDevices.audioInputs():
             if _same_device(d, self.device):
                 if refresh:
@@ -538,7 +626,12 @@ class MicrophoneSource(LiveDeviceSource):
         return self._reader.error_name() if self._reader is not None else ""
 
     def _can_reopen(self) -> bool:
-        return audio_server_reachable()
+        if audio_server_reachable():
+            return True
+        # From now on reopen through PortAudio, never through Qt (that would abort the process); without
+        # PortAudio (libportaudio2) every reopen fails and the microphone stays reported lost.
+        self.server_was_lost = True
+        return False
 
     def stop(self) -> None:
         self.supervisor.stop()

@@ -8,9 +8,10 @@ what="${1:-app}"
 log=".setup.log"
 : > "$log"
 
-# System libraries: Qt's multimedia needs libpulse; tests also use a private PulseAudio server,
+# System libraries: Qt's multimedia needs libpulse; libportaudio2 + libasound2-plugins (ALSA's "pulse" device)
+# let sounddevice reopen a microphone after an audio server restart (Qt cannot); tests also use a private PulseAudio server,
 # espeak-ng/sox for generated speech, ffmpeg for video fixtures, Xvfb for real-window screenshots.
-pkgs=(libpulse0 libpulse-mainloop-glib0 libegl1 libgl1 libglib2.0-0 libfontconfig1 libdbus-1-3
+pkgs=(libpulse0 libpulse-mainloop-glib0 libportaudio2 libasound2-plugins libegl1 libgl1 libglib2.0-0 libfontconfig1 libdbus-1-3
       libxkbcommon-x11-0 libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-image0 libxcb-render-util0
       libxcb-shape0 libxcb-randr0 libxcb-xinerama0 libxcb-xkb1 fonts-dejavu-core)
 if [ "$what" = "test" ]; then

@@ -86,6 +86,7 @@ def main() -> int:
         deadline = time.monotonic() + 15
         while subprocess.run(["pactl", "info"], capture_output=True).returncode != 0 and time.monotonic() < deadline:
             time.sleep(0.05)
+        r["server_back"] = subprocess.run(["pactl", "info"], capture_output=True).returncode == 0
         subprocess.run(["pactl", "set-default-sink", "vsink"])
         subprocess.run(["pactl", "set-default-source", "vmic"])
         r["started_pids"].append(keep_alive().pid)

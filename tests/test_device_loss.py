@@ -17,6 +17,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -48,6 +49,9 @@ def pulse(tmp_path):
     env.pop("DISPLAY", None)
     log = open(tmp_path / "pulse.log", "w")
     server = subprocess.Popen(_server_argv(tmp_path), env=env, stdout=log, stderr=log)
+    # Reap the server as soon as the app script kills it: a killed child left a zombie keeps its pid "alive",
+    # and the new server then refuses to start ("pid.c: Daemon already running").
+    threading.Thread(target=server.wait, name="reap-pulseaudio", daemon=True).start()
     pids = []
     try:
         deadline = time.monotonic() + 15
@@ -100,10 +104,14 @@ def test_a_lost_microphone_is_reported_and_capture_resumes(pulse, tmp_path, mode
     assert r["reported"] and r["error_visible"], json.dumps(r)
     assert "VirtualMic: microphone lost" in r["lost_text"] and "waiting for it to come back" in r["lost_text"], r
     assert r["still_lost"], r
-    if not r["recovered"]:
-        pytest.xfail("Qt 6.11's PulseAudio backend does not reconnect to a restarted server in this process "
-                     "(its context stays FAILED: 'Invalid PulseAudio context'); the window keeps saying the "
-                     "microphone is lost and the app keeps running. See docs/reliability.md.")
+    assert r["server_back"], r
+    # Qt 6.11 cannot reopen after a server restart in the same process, so the app reopens through
+    # PortAudio (sounddevice + libportaudio2); without it the microphone stays lost.
+    try:
+        import sounddevice  # noqa: F401
+    except (ImportError, OSError) as exc:
+        pytest.skip(f"reopening after an audio server restart needs sounddevice and libportaudio2: {exc}")
+    assert r["recovered"], r
     assert r["capturing_again"] and r["blocks_new"] > 25, r
     assert r["same_source"] and r["losses"] == 1 and r["recoveries"] == 1, r
     assert r["error_after"] == "" and "VirtualMic: microphone is back" in r["notice_after"], r
