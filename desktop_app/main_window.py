@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import pyqtgraph as pg
 import torch
 from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtGui import QKeySequence, QShortcut
@@ -38,6 +39,7 @@ from .views.waveform_view import WaveformView
 MODES = ("speech", "gesture")
 MODE_TITLES = {"speech": "Speech", "gesture": "Gesture"}
 REDRAW_HZ = 30
+pg.setConfigOptions(antialias=False)    # live plots redraw 30 times a second: no antialiased lines
 SATURATION_EVERY = 6        # the saturation summary redraws at 5 Hz: it changes slowly
 WINDOW_S = 6.0              # history held for the scrolling views (a little more than they show)
 MAX_RECENT_FILES = 6

@@ -149,9 +149,18 @@ class GateLSTM(nn.Module):
         """One layer over a short chunk by the cell equations, step by step (no autograd)."""
         H = lstm.hidden_size
         B, T, _ = x.shape
-        pre_x = torch.addmm(lstm.bias_ih_l0 + lstm.bias_hh_l0, x.reshape(B * T, -1),
+        pre_x = torch.addmm(_summed_bias(lstm), x.reshape(B * T, -1),
                             lstm.weight_ih_l0.t()).view(B, T, 4 * H)
         w_hh = lstm.weight_hh_l0.t()
+        if T == 1:      # a streaming push of one frame: the loop below minus its list/stack copies
+            z = torch.addmm(pre_x[:, 0], h, w_hh)
+            si, sf, _, so = torch.sigmoid(z).unsqueeze(1).chunk(4, 2)       # (B, 1, H) views
+            g = torch.tanh(z[:, 2 * H:3 * H].unsqueeze(1))
+            c = torch.addcmul(si * g, sf, c.unsqueeze(1))
+            out = so * torch.tanh(c)
+            if not trace:
+                return out, out[:, 0], c[:, 0], None
+            return out, out[:, 0], c[:, 0], LayerTrace(i=si, f=sf, g=g, o=so, c=c, h=out)
         zs, cs, hs = [], [], []
         for t in range(T):
             z = torch.addmm(pre_x[:, t], h, w_hh)
@@ -187,6 +196,18 @@ class GateLSTM(nn.Module):
         g = torch.sigmoid(pre[..., 2 * H:3 * H] * 2).mul_(2).sub_(1)
         c = cell_scan(f, i * g, c0)
         return LayerTrace(i=i, f=f, g=g, o=o, c=c, h=out.detach())
+
+
+def _summed_bias(lstm: nn.LSTM) -> torch.Tensor:
+    """``bias_ih + bias_hh`` of a layer, cached while neither changes (in-place updates bump a tensor's
+    version, ``.to()``/loading replaces it): a short streaming push otherwise pays this add every call."""
+    b_ih, b_hh = lstm.bias_ih_l0, lstm.bias_hh_l0
+    key = (b_ih.data_ptr(), b_hh.data_ptr(), b_ih._version, b_hh._version, b_ih.device, b_ih.dtype)
+    cached = lstm.__dict__.get("_vault_summed_bias")
+    if cached is None or cached[0] != key:
+        cached = (key, b_ih + b_hh)
+        lstm.__dict__["_vault_summed_bias"] = cached
+    return cached[1]
 
 
 def cell_scan(f: torch.Tensor, ig: torch.Tensor, c0: torch.Tensor) -> torch.Tensor:

@@ -143,32 +143,74 @@ class LogMel:
 
 
 class StreamingLogMel:
-    """Streaming log-mel: ``push(samples)`` any block size, get the frames that became complete."""
+    """Streaming log-mel: ``push(samples)`` any block size, get the frames that became complete.
+
+    The same torch ops on the same samples as :class:`LogMel` (so the same frames, bit for bit), with
+    the per-call overhead of a 10–20 ms push trimmed: pending samples live in a preallocated buffer
+    (no concatenation), and ``push_tensor`` hands the frames on as a tensor (no numpy round trip).
+    """
 
     def __init__(self, config: LogMelConfig | None = None):
         self.offline = LogMel(config)
         self.config = self.offline.config
-        self._buffer = np.zeros(0, dtype=np.float32)
+        self._store = np.zeros(4 * self.config.span_length, dtype=np.float32)
+        self._fill = 0                  # pending samples in _store[:_fill]
         self.frames_emitted = 0
+        c = self.config
+        self._window = self.offline.spectrogram.window
+        self._fb = self.offline.mel.fb
+        self._empty = torch.zeros(0, c.n_mels)
 
     @property
     def feature_size(self) -> int:
         return self.config.n_mels
 
+    @property
+    def _buffer(self) -> np.ndarray:
+        """The pending samples (not yet part of an emitted frame's hop)."""
+        return self._store[:self._fill]
+
     def reset(self) -> None:
-        self._buffer = np.zeros(0, dtype=np.float32)
+        self._fill = 0
         self.frames_emitted = 0
 
     def push(self, samples: np.ndarray) -> np.ndarray:
         """Append mono float32 samples at the configured rate; returns ``(new_frames, n_mels)``."""
+        return self.push_tensor(samples).numpy()
+
+    def push_tensor(self, samples: np.ndarray) -> torch.Tensor:
+        """As :meth:`push`, the frames as a float32 CPU tensor (call under ``torch.inference_mode()`` to
+        avoid entering it here)."""
         samples = np.asarray(samples, dtype=np.float32).reshape(-1)
-        buf = np.concatenate([self._buffer, samples]) if self._buffer.size else samples
-        n = self.offline.num_frames(buf.size)
+        total = self._fill + samples.size
+        if total > self._store.size:
+            grown = np.zeros(max(total, 2 * self._store.size), dtype=np.float32)
+            grown[:self._fill] = self._store[:self._fill]
+            self._store = grown
+        self._store[self._fill:total] = samples
+        c = self.config
+        hop, span = c.hop_length, c.span_length
+        n = 0 if total < span else (total - span) // hop + 1
         if n == 0:
-            self._buffer = buf.copy()
-            return np.zeros((0, self.config.n_mels), dtype=np.float32)
-        hop, span = self.config.hop_length, self.config.span_length
-        frames = self.offline(buf[: (n - 1) * hop + span])
-        self._buffer = buf[n * hop:].copy()
+            self._fill = total
+            return self._empty
+        if torch.is_inference_mode_enabled():
+            frames = self._frames(self._store[: (n - 1) * hop + span])
+        else:
+            with torch.inference_mode():
+                frames = self._frames(self._store[: (n - 1) * hop + span])
+        rest = total - n * hop
+        self._store[:rest] = self._store[n * hop:total]      # memmove semantics: overlap is safe
+        self._fill = rest
         self.frames_emitted += n
         return frames
+
+    def _frames(self, buf: np.ndarray) -> torch.Tensor:
+        # LogMel.power + mel_from_power, op for op (same values), in one go; the result owns its memory,
+        # so _store may be overwritten by the next push
+        c = self.config
+        x = torch.from_numpy(buf)
+        spec = torch.stft(x, c.n_fft, hop_length=c.hop_length, win_length=c.win_length, window=self._window,
+                          center=False, normalized=False, onesided=True, return_complex=True)
+        power = spec.abs().pow_(2.0).T
+        return torch.matmul(power, self._fb).add_(LOG_FLOOR).log_()

@@ -79,29 +79,43 @@ class StreamingRecognizer:
 
     def push(self, block: Any) -> StreamStep:
         with self._lock:
-            feats = self.frontend.push(block)
-            return self._run(feats)
+            # one inference-mode scope for frontend and network; a frontend that can hand over a tensor
+            # (the log-mel one) skips the tensor -> numpy -> tensor round trip
+            with torch.inference_mode():
+                push_tensor = getattr(self.frontend, "push_tensor", None)
+                feats = push_tensor(block) if push_tensor is not None else self.frontend.push(block)
+                return self._run(feats)
 
     def push_features(self, feats: np.ndarray) -> StreamStep:
         with self._lock:
             return self._run(feats)
 
-    def _run(self, feats: np.ndarray) -> StreamStep:
+    def _run(self, feats: np.ndarray | torch.Tensor) -> StreamStep:
         start = self.frames_done
         n = int(feats.shape[0])
         if n == 0:
+            if isinstance(feats, torch.Tensor):
+                feats = np.zeros((0, *feats.shape[1:]), np.float32)
             return StreamStep(start, feats, np.zeros((0, len(self.labels)), np.float32))
         net = self.model.network
+        cpu = self.device.type == "cpu"
         # inference mode, not just no_grad: a few-frame push is mostly per-op overhead, which it cuts
         with torch.inference_mode():
-            x = torch.from_numpy(np.ascontiguousarray(feats, np.float32))[None].to(self.device)
+            if isinstance(feats, torch.Tensor):
+                x = feats.to(torch.float32)[None]
+            else:
+                x = torch.from_numpy(np.ascontiguousarray(feats, np.float32))[None]
+            if not cpu:
+                x = x.to(self.device)
             xn = net.normalize(x)
             logits, self.state, traces = net(xn, self.state, trace=self.trace, normalized=True)
-            probs = torch.softmax(logits[0], -1).cpu().numpy()
+            probs = torch.softmax(logits[0], -1)
+            probs = (probs if cpu else probs.cpu()).numpy()
             gates: dict[str, np.ndarray] = {}
             if traces:
                 for k, tr in enumerate(traces):
                     for name, v in tr.as_dict().items():
-                        gates[f"layer{k}_{name}"] = v[0].cpu().numpy()
+                        gates[f"layer{k}_{name}"] = (v[0] if cpu else v[0].cpu()).numpy()
+            features = (xn[0] if cpu else xn[0].cpu()).numpy()
         self.frames_done += n
-        return StreamStep(start, xn[0].cpu().numpy(), probs, gates)
+        return StreamStep(start, features, probs, gates)

@@ -10,7 +10,7 @@ from PySide6.QtCore import QPointF, QRectF, Signal
 from PySide6.QtWidgets import QLabel, QToolTip, QVBoxLayout, QWidget
 
 from ..live_state import GATES, Snapshot
-from .time_window import make_time_plot, scroll_to
+from .time_window import cache_axis, colour_lut, make_time_plot, scroll_to, set_y_range, to_uint8
 
 GATE_TITLES = {"i": "i input", "f": "f forget", "g": "g candidate", "o": "o output", "c": "c cell", "h": "h hidden"}
 SIGMOID = ("i", "f", "o")
@@ -29,8 +29,8 @@ class GateHeatmapView(QWidget):
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addWidget(self.readout)
         lay.addWidget(self.canvas, 1)
-        seq = pg.colormap.get("viridis")
-        div = pg.colormap.get("CET-D1")
+        # images go to pyqtgraph as uint8 through these fixed LUTs (levels applied here, see update_from)
+        seq, div = colour_lut("viridis"), colour_lut("CET-D1")
         self.plots: dict[str, pg.PlotItem] = {}
         self.images: dict[str, pg.ImageItem] = {}
         self.data: dict[str, np.ndarray] = {}     # the (frames, units) arrays shown, for hover readout
@@ -41,8 +41,9 @@ class GateHeatmapView(QWidget):
             plot = make_time_plot(show_axis=(k == len(GATES) - 1))
             plot.setLabel("left", GATE_TITLES[g])
             plot.getAxis("left").setWidth(58)
+            cache_axis(plot, "left")
             img = pg.ImageItem()
-            img.setColorMap(seq if g in SIGMOID else div)
+            img.setLookupTable(seq if g in SIGMOID else div)
             plot.addItem(img)
             if k:
                 plot.setXLink(self.plots[GATES[0]])
@@ -53,17 +54,30 @@ class GateHeatmapView(QWidget):
         self.canvas.scene().sigMouseMoved.connect(self._hover)
         self.canvas.scene().sigMouseClicked.connect(self._click)
         self.hover_text = ""
+        self._drawn_key = None
+
+    @property
+    def master(self) -> pg.PlotItem:
+        """The plot the other five are x-linked to: scrolling it scrolls them all."""
+        return self.plots[GATES[0]]
 
     def clear(self) -> None:
         for img in self.images.values():
             img.clear()
         self.data = {}
+        self._drawn_key = None
 
     def update_from(self, snap: Snapshot) -> None:
         self.t0_s = snap.frames_t0_s
         self.frame_rate_hz = snap.frame_rate_hz
+        scroll_to(self.master, snap.now_s)         # the other plots follow through their x-link
+        # the snapshot copies its arrays: new arrays with the same first frame, length and newest row are
+        # the same data (nothing ran since), so nothing needs re-rendering
+        key = {g: (v.shape, snap.frames_t0_s, v[-1].tobytes()) for g, v in snap.gates.items() if v.shape[0]}
+        if key and key == self._drawn_key:
+            return
+        self._drawn_key = key
         for g, plot in self.plots.items():
-            scroll_to(plot, snap.now_s)
             v = snap.gates.get(g)
             if v is None or v.shape[0] == 0:
                 continue
@@ -72,14 +86,17 @@ class GateHeatmapView(QWidget):
                 levels = (0.0, 1.0)
             elif g == "c":
                 # the cell is unbounded: a slowly adapting symmetric range keeps colours comparable over time
-                m = float(np.nanpercentile(np.abs(v), 99)) if v.size else 1.0
+                m = float(np.percentile(np.abs(v), 99)) if v.size else 1.0
+                m = m if np.isfinite(m) else self.cell_limit
                 self.cell_limit = max(1.0, m if m > self.cell_limit else 0.95 * self.cell_limit + 0.05 * m)
                 levels = (-self.cell_limit, self.cell_limit)
             else:
                 levels = (-1.0, 1.0)
-            self.images[g].setImage(v.T, autoLevels=False, levels=levels)
-            self.images[g].setRect(QRectF(self.t0_s, 0, v.shape[0] / self.frame_rate_hz, v.shape[1]))
-            plot.setYRange(0, v.shape[1], padding=0)
+            img = self.images[g]
+            # (units, frames) uint8 through the fixed LUT: no rescaling or NaN scan in pyqtgraph
+            img.setImage(to_uint8(v.T, *levels), autoLevels=False)
+            img.setRect(QRectF(self.t0_s, 0, v.shape[0] / self.frame_rate_hz, v.shape[1]))
+            set_y_range(plot, 0, v.shape[1])
 
     # ---- inspection ----------------------------------------------------------------------------------
     def cell_at(self, gate: str, t_s: float, unit_y: float) -> tuple[int, float, float] | None:

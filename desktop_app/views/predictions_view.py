@@ -61,7 +61,9 @@ class PredictionsView(QWidget):
 
     def _headline(self, text: str, colour: str) -> None:
         self.headline.setText(text)
-        self.headline.setStyleSheet(f"font-size: 20px; font-weight: 600; color: {colour};")
+        style = f"font-size: 20px; font-weight: 600; color: {colour};"
+        if self.headline.styleSheet() != style:     # a new style sheet re-polishes the label: not per frame
+            self.headline.setStyleSheet(style)
 
     def update_from(self, snap: Snapshot) -> None:
         p = snap.probabilities
@@ -71,16 +73,22 @@ class PredictionsView(QWidget):
             return
         order = np.argsort(p)[::-1][:TOP_K]
         self.top = [(snap.labels[j], float(p[j])) for j in order]
-        for k, (name, bar) in enumerate(zip(self.names, self.bars)):
-            if k < len(self.top):
-                label, prob = self.top[k]
-                name.setText(display_label(label))
-                bar.setValue(int(round(prob * 1000)))
-                bar.pct.setText(f"{prob:.0%}")
-            else:
-                name.setText("")
-                bar.setValue(0)
-                bar.pct.setText("")
+        # QProgressBar.setValue repaints the bar synchronously; with updates off it does not, and turning
+        # them back on queues one ordinary repaint of the panel for the next paint event
+        self.setUpdatesEnabled(False)
+        try:
+            for k, (name, bar) in enumerate(zip(self.names, self.bars)):
+                if k < len(self.top):
+                    label, prob = self.top[k]
+                    name.setText(display_label(label))
+                    bar.setValue(int(round(prob * 1000)))
+                    bar.pct.setText(f"{prob:.0%}")
+                else:
+                    name.setText("")
+                    bar.setValue(0)
+                    bar.pct.setText("")
+        finally:
+            self.setUpdatesEnabled(True)
         recent = snap.events[-1] if snap.events else None
         if recent is not None and snap.now_s - recent.end_s <= SHOW_EVENT_S:
             self.state = "recognised"

@@ -5,7 +5,9 @@ import pyqtgraph as pg
 from PySide6.QtCore import QRectF
 
 from ..live_state import Snapshot
-from .time_window import make_time_plot, scroll_to
+from .time_window import cache_axis, colour_lut, make_time_plot, scroll_to, set_y_range, to_uint8
+
+LEVELS = (-2.5, 2.5)        # normalised log-mel: -2.5 to 2.5 standard deviations span the colour map
 
 
 class SpectrogramView(pg.PlotWidget):
@@ -15,10 +17,12 @@ class SpectrogramView(pg.PlotWidget):
         self.plot.setLabel("left", "log-mel band")
         self.plot.getAxis("left").setWidth(52)
         self.plot.setLabel("bottom", "stream time", units="s")
+        cache_axis(self.plot, "left")
         self.image = pg.ImageItem()
-        self.image.setColorMap(pg.colormap.get("inferno"))
+        self.image.setLookupTable(colour_lut("inferno"))     # fed uint8 with the levels applied
         self.plot.addItem(self.image)
         self.frames = 0
+        self._drawn_key = None
 
     def update_from(self, snap: Snapshot) -> None:
         f = snap.features
@@ -28,6 +32,10 @@ class SpectrogramView(pg.PlotWidget):
         if f.shape[0] == 0:
             return
         self.frames = f.shape[0]
-        self.image.setImage(f.T, autoLevels=False, levels=(-2.5, 2.5))
+        key = (f.shape, snap.frames_t0_s, f[-1].tobytes())
+        if key == self._drawn_key:          # nothing new since the last redraw
+            return
+        self._drawn_key = key
+        self.image.setImage(to_uint8(f.T, *LEVELS), autoLevels=False)
         self.image.setRect(QRectF(snap.frames_t0_s, 0, f.shape[0] / snap.frame_rate_hz, f.shape[1]))
-        self.plot.setYRange(0, f.shape[1], padding=0)
+        set_y_range(self.plot, 0, f.shape[1])

@@ -54,6 +54,8 @@ class UnitLinesView(QWidget):
         lay.addWidget(self.plot_widget, 1)
         self.n_units: int | None = None
         self.units: list[int] = []
+        self._last_snap: Snapshot | None = None
+        self._drawn_key = None
         self.units_edit.editingFinished.connect(self._units_edited)
         self.gate_box.currentIndexChanged.connect(lambda _i: self._relabel())
         self._units_edited()
@@ -89,8 +91,13 @@ class UnitLinesView(QWidget):
                 self.legend.addItem(curve, f"{self.gate} {self.units[k]}")
             else:
                 curve.setData([], [])
+        # the new selection is drawn at once from the last data (also while paused or after the stream)
+        self._drawn_key = None
+        if self._last_snap is not None:
+            self.update_from(self._last_snap)
 
     def update_from(self, snap: Snapshot) -> None:
+        self._last_snap = snap
         scroll_to(self.plot, snap.now_s)
         v = snap.gates.get(self.gate)
         if v is None or v.shape[0] == 0:
@@ -98,6 +105,11 @@ class UnitLinesView(QWidget):
         if self.n_units != v.shape[1]:
             self.n_units = v.shape[1]
             self._units_edited()
+        key = (self.gate, tuple(self.units), v.shape, snap.frames_t0_s, v[-1].tobytes())
+        if key == self._drawn_key:          # nothing new since the last redraw
+            return
+        self._drawn_key = key
         t = snap.frames_t0_s + np.arange(v.shape[0]) / snap.frame_rate_hz
         for k, u in enumerate(self.units):
-            self.curves[k].setData(t, v[:, u])
+            # gate values are always finite; connect="all" draws one polyline without a per-point mask
+            self.curves[k].setData(t, v[:, u], skipFiniteCheck=True, connect="all")

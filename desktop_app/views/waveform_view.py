@@ -7,9 +7,10 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QVBoxLayout, QWidget
 
 from ..live_state import Snapshot
-from .time_window import make_time_plot, scroll_to
+from .time_window import make_time_plot, scroll_to, set_y_range
 
-ENVELOPE_BINS = 1500
+ENVELOPE_BINS = 1000           # min/max pairs: more than the plot's width in pixels
+YLIM_STEP = 0.02               # the y range is re-set when it moves by 2 % (not on every frame)
 METER_FLOOR_DB = -60
 LEFT_AXIS_PX = 52
 
@@ -57,20 +58,30 @@ class WaveformView(QWidget):
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addWidget(self.plot_widget, 1)
         self._ylim = 0.1
+        self._shown_ylim = 0.0
         self.level_db = float(METER_FLOOR_DB)
+        self._drawn_key = None
 
     def update_from(self, snap: Snapshot) -> None:
         x = snap.waveform
         if x is None:
             return
-        idx, env = peak_envelope(x, ENVELOPE_BINS)
-        self.curve.setData(snap.waveform_t0_s + idx / snap.sample_rate_hz, env)
-        peak = float(np.max(np.abs(x[-snap.sample_rate_hz:]))) if x.size else 0.0
-        target = min(1.0, max(0.05, 1.25 * peak))
-        # grow at once, shrink slowly: quiet input stays visible without the axis jumping
-        self._ylim = target if target > self._ylim else 0.97 * self._ylim + 0.03 * target
-        self.plot.setYRange(-self._ylim, self._ylim, padding=0)
+        key = (x.size, snap.waveform_t0_s, x[-16:].tobytes())
+        if key != self._drawn_key:          # new samples since the last redraw
+            self._drawn_key = key
+            idx, env = peak_envelope(x, ENVELOPE_BINS)
+            self.curve.setData(snap.waveform_t0_s + idx / snap.sample_rate_hz, env, skipFiniteCheck=True,
+                               connect="all")
+            peak = float(np.max(np.abs(x[-snap.sample_rate_hz:]))) if x.size else 0.0
+            target = min(1.0, max(0.05, 1.25 * peak))
+            # grow at once, shrink slowly: quiet input stays visible without the axis jumping
+            self._ylim = target if target > self._ylim else 0.97 * self._ylim + 0.03 * target
+            if self._ylim > self._shown_ylim or self._ylim < (1 - YLIM_STEP) * self._shown_ylim:
+                self._shown_ylim = self._ylim
+                set_y_range(self.plot, -self._ylim, self._ylim)
         scroll_to(self.plot, snap.now_s)
         self.level_db = snap.level_db
+        self.meter.setUpdatesEnabled(False)     # setValue would repaint synchronously; this queues it
         self.meter.setValue(int(max(METER_FLOOR_DB, min(0.0, snap.level_db))))
+        self.meter.setUpdatesEnabled(True)
         self.level_label.setText(f"{snap.level_db:.0f} dB" if snap.level_db > -89 else "silent")
