@@ -2,7 +2,7 @@
 ``fuzz_<loader>(rng, workdir)`` per loader that builds one damaged input, loads it and says what happened.
 
 Shared by ``tests/test_fuzz_loaders.py`` (hypothesis drives the random choices, few examples) and
-``scripts/fuzz_loaders.py`` (thousands of examples, prints the counts for docs/reliability.md).
+``scripts/fuzz_loaders.py`` (thousands of examples, prints the counts quoted in the README).
 
 An outcome is ``"ok"`` (loaded, and the result works), ``"clean"`` (a VaultError whose message names the
 file or folder) or ``"crash"`` (anything else: another exception type, an error that does not name the
