@@ -5,11 +5,8 @@ look, whatever other tests in this process did with audio before."""
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -17,58 +14,16 @@ import pytest
 
 from conftest import shared_data
 from desktop_fixtures import engine_transcript, trained_speech_model, untrained_model
+from pulse_server import private_pulse_server
 
 HERE = Path(__file__).resolve().parent
-TOOLS = ("pulseaudio", "pactl", "pacat", "parec", "paplay")
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture
 def audio_server(tmp_path):
-    missing = [t for t in TOOLS if shutil.which(t) is None]
-    if missing:
-        pytest.skip(f"needs PulseAudio tools ({', '.join(missing)} not installed: apt install pulseaudio pulseaudio-utils)")
-    run = tmp_path / "run"
-    home = tmp_path / "home"
-    run.mkdir(mode=0o700)
-    home.mkdir()
-    env = dict(os.environ, XDG_RUNTIME_DIR=str(run), PULSE_SERVER=f"unix:{run}/pulse/native", HOME=str(home))
-    env.pop("DISPLAY", None)
-    log = open(tmp_path / "pulse.log", "w")
-    server = subprocess.Popen(
-        ["pulseaudio", "--daemonize=no", "-n", "--exit-idle-time=-1", "--disallow-exit",
-         f"--log-target=file:{tmp_path / 'pulse-server.log'}", "--load=module-native-protocol-unix",
-         "--load=module-null-sink sink_name=vsink rate=48000 sink_properties=device.description=VirtualSink",
-         "--load=module-remap-source source_name=vmic master=vsink.monitor "
-         "source_properties=device.description=VirtualMic",
-         "--load=module-always-sink"], env=env, stdout=log, stderr=log)
-    helpers = []
-    try:
-        deadline = time.monotonic() + 15
-        while subprocess.run(["pactl", "info"], env=env, capture_output=True).returncode != 0:
-            if server.poll() is not None or time.monotonic() > deadline:
-                pytest.skip(f"PulseAudio did not start here: {(tmp_path / 'pulse-server.log').read_text()[-400:]}")
-            time.sleep(0.05)
-        subprocess.run(["pactl", "set-default-sink", "vsink"], env=env, check=True)
-        subprocess.run(["pactl", "set-default-source", "vmic"], env=env, check=True)
-        # keep the null sink busy so capture runs at low latency, then warm the source up once
-        helpers.append(subprocess.Popen(["pacat", "-p", "-d", "vsink", "--latency-msec=20", "--raw", "--format=s16le",
-                                         "--rate=48000", "--channels=1", "/dev/zero"],
-                                        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
-        rec = subprocess.Popen(["parec", "-d", "vmic", "--raw", "--rate=16000", "--channels=1", "--format=s16le",
-                                "--latency-msec=20"], env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-        rec.stdout.read(320)
-        rec.kill()
-        rec.wait()
+    with private_pulse_server(tmp_path) as (env, _server, _pids):
         yield env
-    finally:
-        for p in helpers + [server]:
-            p.terminate()
-            try:
-                p.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                p.kill()
-        log.close()
 
 
 def test_app_hears_and_recognises_speech_from_a_virtual_microphone(audio_server, tmp_path):

@@ -12,81 +12,27 @@ See the README, "Reliability and security".
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import signal
 import subprocess
 import sys
-import threading
-import time
 from pathlib import Path
 
 import pytest
 
+from pulse_server import private_pulse_server, server_argv
+
 HERE = Path(__file__).resolve().parent
-TOOLS = ("pulseaudio", "pactl", "pacat", "parec")
 pytestmark = pytest.mark.slow
-
-
-def _server_argv(tmp_path: Path) -> list[str]:
-    return ["pulseaudio", "--daemonize=no", "-n", "--exit-idle-time=-1", "--disallow-exit",
-            f"--log-target=file:{tmp_path / 'pulse-server.log'}", "--load=module-native-protocol-unix",
-            "--load=module-null-sink sink_name=vsink rate=48000 sink_properties=device.description=VirtualSink",
-            "--load=module-remap-source source_name=vmic master=vsink.monitor "
-            "source_properties=device.description=VirtualMic",
-            "--load=module-always-sink"]
 
 
 @pytest.fixture
 def pulse(tmp_path):
-    missing = [t for t in TOOLS if shutil.which(t) is None]
-    if missing:
-        pytest.skip(f"needs PulseAudio tools ({', '.join(missing)} not installed: apt install pulseaudio pulseaudio-utils)")
-    run, home = tmp_path / "run", tmp_path / "home"
-    run.mkdir(mode=0o700)
-    home.mkdir()
-    env = dict(os.environ, XDG_RUNTIME_DIR=str(run), PULSE_SERVER=f"unix:{run}/pulse/native", HOME=str(home))
-    env.pop("DISPLAY", None)
-    log = open(tmp_path / "pulse.log", "w")
-    server = subprocess.Popen(_server_argv(tmp_path), env=env, stdout=log, stderr=log)
-    # Reap the server as soon as the app script kills it: a killed child left a zombie keeps its pid "alive",
-    # and the new server then refuses to start ("pid.c: Daemon already running").
-    threading.Thread(target=server.wait, name="reap-pulseaudio", daemon=True).start()
-    pids = []
-    try:
-        deadline = time.monotonic() + 15
-        while subprocess.run(["pactl", "info"], env=env, capture_output=True).returncode != 0:
-            if server.poll() is not None or time.monotonic() > deadline:
-                pytest.skip(f"PulseAudio did not start here: {(tmp_path / 'pulse-server.log').read_text()[-400:]}")
-            time.sleep(0.05)
-        subprocess.run(["pactl", "set-default-sink", "vsink"], env=env, check=True)
-        subprocess.run(["pactl", "set-default-source", "vmic"], env=env, check=True)
-        pids.append(subprocess.Popen(["pacat", "-p", "-d", "vsink", "--latency-msec=20", "--raw", "--format=s16le",
-                                      "--rate=48000", "--channels=1", "/dev/zero"],
-                                     env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).pid)
-        rec = subprocess.Popen(["parec", "-d", "vmic", "--raw", "--rate=16000", "--channels=1", "--format=s16le",
-                                "--latency-msec=20"], env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-        rec.stdout.read(320)
-        rec.kill()
-        rec.wait()
-        yield env, server, pids
-    finally:
-        for pid in pids:        # helpers, and what the app script started (by pid, never by name)
-            try:
-                os.kill(pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
-        server.terminate()
-        try:
-            server.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            server.kill()
-        log.close()
+    with private_pulse_server(tmp_path, reap=True) as handles:
+        yield handles
 
 
 def _run_app(pulse, tmp_path: Path, mode: str) -> dict:
     env, server, pids = pulse
-    server_json = json.dumps({"pid": server.pid, "argv": _server_argv(tmp_path), "log": str(tmp_path / "pulse.log")})
+    server_json = json.dumps({"pid": server.pid, "argv": server_argv(tmp_path), "log": str(tmp_path / "pulse.log")})
     out = subprocess.run([sys.executable, str(HERE / "desktop_device_loss_app.py"), mode,
                           str(tmp_path / "settings.ini"), "VirtualMic", server_json],
                          env=dict(env, QT_QPA_PLATFORM="offscreen"), capture_output=True, text=True, timeout=150)
