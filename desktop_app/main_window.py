@@ -61,7 +61,11 @@ class MainWindow(QMainWindow):
                  model_roots: list[Path] | None = None, mode: str | None = None):
         super().__init__()
         self.setWindowTitle("LSTM Vault")
-        self.settings = settings if settings is not None else QSettings("LSTM Vault", "LSTM Vault")
+        if settings is None:
+            from .settings_values import default_settings_file, sanitize_settings_file
+            sanitize_settings_file(default_settings_file())
+            settings = QSettings("LSTM Vault", "LSTM Vault")
+        self.settings = settings
         self.model_roots = model_roots
         self.requested_models = {k: Path(v) for k, v in (models or {}).items() if v}
         self.models: dict[str, LoadedModel | None] = {}

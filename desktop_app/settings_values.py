@@ -52,3 +52,36 @@ def path_exists(value: str) -> bool:
         return bool(value) and Path(value).exists()
     except (OSError, ValueError):
         return False
+
+
+def default_settings_file() -> Path:
+    """Where ``QSettings("LSTM Vault", "LSTM Vault")`` keeps its INI file on Linux (XDG config dir)."""
+    import os
+    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base) / "LSTM Vault" / "LSTM Vault.conf"
+
+
+def sanitize_settings_file(path: Path) -> bool:
+    """Drop ``@Variant(...)`` lines from a settings INI file before Qt reads it.
+
+    The app never writes serialised QVariants (only strings, numbers and byte arrays); a hand-crafted one
+    can make Qt's own deserialiser throw ``std::bad_alloc`` and abort the process while the file is parsed.
+    Returns True when the file was rewritten (atomically). Unreadable files are left to Qt, which ignores them.
+    """
+    import os
+    try:
+        if not path.is_file() or path.stat().st_size > 16 * 1024 * 1024:
+            return False
+        data = path.read_bytes()
+    except OSError:
+        return False
+    if b"@Variant(" not in data:
+        return False
+    kept = b"\n".join(line for line in data.split(b"\n") if b"@Variant(" not in line)
+    tmp = path.with_name("." + path.name + ".tmp")
+    try:
+        tmp.write_bytes(kept)
+        os.replace(tmp, path)
+    except OSError:
+        return False
+    return True

@@ -297,3 +297,16 @@ def test_absurd_declared_sizes_are_refused_before_allocating(tmp_path):
     results = json.loads(lines[-1][7:])
     for (kind, path), r in zip(cases, results):
         assert r.startswith("clean: ") and path in r, (kind, path, r)
+
+
+def test_serialised_qvariants_are_dropped_from_the_settings_file_before_qt_reads_it(tmp_path):
+    """A hand-crafted ``@Variant(...)`` value can abort Qt's own INI reader; the app never writes one,
+    so such lines are removed (atomically) before the window opens its settings."""
+    from desktop_app.settings_values import sanitize_settings_file
+    f = tmp_path / "LSTM Vault.conf"
+    f.write_bytes(b"[General]\nmode=speech\nbad=@Variant(\\0\\0\\0\\x7f\\xff\\xff\\xff\\xff)\nsource=file\n")
+    assert sanitize_settings_file(f)
+    text = f.read_bytes()
+    assert b"@Variant" not in text and b"mode=speech" in text and b"source=file" in text
+    assert not sanitize_settings_file(f)                  # nothing left to drop
+    assert not sanitize_settings_file(tmp_path / "absent.conf")
