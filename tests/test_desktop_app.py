@@ -286,3 +286,10 @@ def test_python_dash_m_desktop_app_shows_help():
     out = subprocess.run([sys.executable, "-m", "desktop_app", "--help"], capture_output=True, text=True,
                          timeout=60, cwd=REPO)
     assert out.returncode == 0 and "--model-speech" in out.stdout
+
+
+def test_level_meter_is_empty_before_any_input(qtbot):
+    from desktop_app.views.waveform_view import METER_FLOOR_DB, WaveformView
+    view = WaveformView()
+    qtbot.addWidget(view)
+    assert view.meter.value() == METER_FLOOR_DB

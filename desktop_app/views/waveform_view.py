@@ -43,6 +43,7 @@ class WaveformView(QWidget):
         self.meter = QProgressBar()
         self.meter.setOrientation(Qt.Orientation.Vertical)
         self.meter.setRange(METER_FLOOR_DB, 0)
+        self.meter.setValue(METER_FLOOR_DB)    # empty until input arrives (a reset bar reads -1 dB: full)
         self.meter.setTextVisible(False)
         self.meter.setFixedWidth(16)
         self.meter.setToolTip("input level (dBFS, last 50 ms)")
