@@ -200,13 +200,14 @@ def cmd_import_fsdd(args) -> int:
     return 0
 
 
-def cmd_gui(args) -> int:
+def cmd_gui(args, gui_argv: list[str] | None = None) -> int:
+    """Open the desktop app; ``gui_argv`` are the app's own options (--mode, --file, --model-speech, ...)."""
     try:
         from desktop_app.main import main as gui_main
     except ImportError as exc:
         print(f"the desktop app is not available ({exc}); see 'lstm-vault --help'", file=sys.stderr)
         return EXIT_USER_ERROR
-    return gui_main([])
+    return gui_main(list(gui_argv or []))
 
 
 COMMANDS = {"train": cmd_train, "eval": cmd_eval, "predict": cmd_predict, "trace": cmd_trace,
@@ -219,6 +220,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     if not argv:
         return cmd_gui(None)
+    if argv[0] == "gui":                       # lstm-vault gui [app options]
+        return cmd_gui(None, argv[1:])
+    if argv[0].startswith("--") and argv[0] != "--help":   # lstm-vault --mode gesture --file clip.mp4
+        return cmd_gui(None, argv)
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()

@@ -448,3 +448,14 @@ def test_subprocess_bad_input_exit_code_and_no_traceback(tiny_speech_model, synt
         assert "Traceback" not in err and len(err.strip().splitlines()) == 1 and str(target) in err
         if command != "trace":
             break  # one subprocess is enough for predict
+
+
+def test_app_options_reach_the_desktop_app(capsys):
+    """``lstm-vault gui --help`` and ``lstm-vault --mode …`` go to the app's own option parser."""
+    from recognizers.cli import main
+    with pytest.raises(SystemExit) as e:
+        main(["gui", "--help"])
+    assert e.value.code == 0 and "--mode" in capsys.readouterr().out
+    with pytest.raises(SystemExit) as e:
+        main(["--mode", "nonsense"])
+    assert e.value.code == 2 and "--mode" in capsys.readouterr().err
