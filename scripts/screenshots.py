@@ -13,7 +13,6 @@ import argparse
 import os
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -23,15 +22,9 @@ SHARED = Path(os.environ.get("LSTM_VAULT_SHARED_DATA", REPO.parent / "shared" / 
 SIZE = (1600, 1000)
 from PySide6.QtCore import Qt  # noqa: E402
 
+from desktop_app.event_loop import process_events_until  # noqa: E402
 
-def pump(app, seconds: float, until=lambda: False) -> bool:
-    end = time.monotonic() + seconds
-    while time.monotonic() < end:
-        app.processEvents()
-        if until():
-            return True
-        time.sleep(0.005)
-    return bool(until())
+
 
 
 def digits_file(folder: Path) -> Path:
@@ -81,8 +74,8 @@ def main(argv: list[str] | None = None) -> int:
 def live_shots(app, w, out: Path, tmp: Path) -> None:
     # speech: grab just after the last digit is recognised (or when the file has played)
     w.use_file(digits_file(tmp))
-    pump(app, 12, lambda: len(w.transcript.events) >= 3 or "played to its end" in w.notice_label.text())
-    pump(app, 0.25)
+    process_events_until(app, 12, lambda: len(w.transcript.events) >= 3 or "played to its end" in w.notice_label.text())
+    process_events_until(app, 0.25)
     w.grab().save(str(out / "screenshot-speech.png"))
     print(f"speech: {len(w.transcript.events)} words {[e.label for e in w.transcript.events]} -> "
           f"{out / 'screenshot-speech.png'}")
@@ -91,7 +84,7 @@ def live_shots(app, w, out: Path, tmp: Path) -> None:
     w.set_mode("gesture")
     w.unit_lines.set_units([0, 5, 9, 17])
     w.use_file(SHARED / "hands" / "mps_hand_landmarker_test_video.mp4")
-    pump(app, 30, lambda: w.last_snapshot is not None and w.last_snapshot.now_s > 2.5 and w.camera.hands_drawn > 0)
+    process_events_until(app, 30, lambda: w.last_snapshot is not None and w.last_snapshot.now_s > 2.5 and w.camera.hands_drawn > 0)
     w.grab().save(str(out / "screenshot-gesture.png"))
     print(f"gesture: {w.camera.hands_drawn} hand(s) drawn, events {[e.label for e in w.transcript.events]} -> "
           f"{out / 'screenshot-gesture.png'}")
@@ -108,7 +101,7 @@ def recorder_shots(app, w, out: Path, tmp: Path) -> None:
     print(import_paths(data, "speech", files).summary())
     dock = w.dataset_dock
     w.tools_button.setChecked(True)
-    pump(app, 0.2)
+    process_events_until(app, 0.2)
     w.resize(*SIZE)
     w.resizeDocks([dock], [540], Qt.Orientation.Horizontal)
     dock.set_dataset(data)
@@ -126,26 +119,26 @@ def recorder_shots(app, w, out: Path, tmp: Path) -> None:
         sevens += [np.zeros(int(0.8 * rate) - x.size % 100, np.float32), x]
     sf.write(str(tmp / "sevens.wav"), np.concatenate(sevens + [np.zeros(rate, np.float32)]), rate)
     w.use_file(tmp / "sevens.wav")
-    pump(app, 0.6)
+    process_events_until(app, 0.6)
     r.start()
-    pump(app, 10, lambda: len(r.saved) >= 2 and "RECORDING take 3" in r.cue.text()
+    process_events_until(app, 10, lambda: len(r.saved) >= 2 and "RECORDING take 3" in r.cue.text()
          and r.session.status().seconds_left < 0.6)
     dock.dataset_view.refresh()
     w.grab().save(str(out / "screenshot-recorder.png"))
     print(f"recorder: cue {r.cue.text()!r}, {len(r.saved)} saved -> {out / 'screenshot-recorder.png'}")
     r.stop()
-    pump(app, 3, lambda: not r.recording)
+    process_events_until(app, 3, lambda: not r.recording)
     t = dock.training
     dock.tabs.setCurrentWidget(t)
     t.epochs_spin.setValue(12)
     t.hidden_spin.setValue(48)
     t.out_edit.setText(str(tmp / "my-digits-model"))
     t.start()
-    pump(app, 300, lambda: not t.running)
+    process_events_until(app, 300, lambda: not t.running)
     t.use_model()                       # the new model goes live on the digits
     w.use_file(digits_file(tmp))
-    pump(app, 12, lambda: len(w.transcript.events) >= 3 or "played to its end" in w.notice_label.text())
-    pump(app, 0.3)
+    process_events_until(app, 12, lambda: len(w.transcript.events) >= 3 or "played to its end" in w.notice_label.text())
+    process_events_until(app, 0.3)
     w.grab().save(str(out / "screenshot-training.png"))
     print(f"training: {t.eta_label.text()} -> {out / 'screenshot-training.png'}")
 

@@ -95,3 +95,14 @@ def tiny_speech_model(synth_speech_dir, tmp_path_factory) -> Path:
                *TINY_TRAIN_ARGS])
     assert rc == 0, "training the tiny test model failed"
     return out
+
+
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """Streaming pushes are tiny: on a loaded 2-core machine extra torch threads only spin and wait.
+    Use with ``pytestmark = pytest.mark.usefixtures("one_torch_thread")``."""
+    import torch
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

@@ -25,18 +25,12 @@ import torch  # noqa: E402,F401  (before PySide6, as the app does)
 from PySide6.QtCore import QSettings  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
+from desktop_app.event_loop import process_events_until  # noqa: E402
+
 REMAP = ["module-remap-source", "source_name=vmic", "master=vsink.monitor",
          "source_properties=device.description=VirtualMic"]
 
 
-def pump(app, seconds: float, until=lambda: False) -> bool:
-    end = time.monotonic() + seconds
-    while time.monotonic() < end:
-        app.processEvents()
-        if until():
-            return True
-        time.sleep(0.01)
-    return until()
 
 
 def keep_alive() -> subprocess.Popen:
@@ -60,7 +54,7 @@ def main() -> int:
 
     r["started"] = w.use_device(mic)
     source = w.source
-    r["capturing"] = pump(app, 15, lambda: blocks() > 25)
+    r["capturing"] = process_events_until(app, 15, lambda: blocks() > 25)
     r["blocks_before_loss"] = blocks()
     t_loss = time.monotonic()
     if mode == "unload":
@@ -69,11 +63,11 @@ def main() -> int:
         subprocess.run(["pactl", "unload-module", mid], check=True)
     else:
         os.kill(server["pid"], signal.SIGKILL)
-    r["reported"] = pump(app, 15, lambda: bool(source.lost_reason) and "lost" in w.error_label.text())
+    r["reported"] = process_events_until(app, 15, lambda: bool(source.lost_reason) and "lost" in w.error_label.text())
     r["report_s"] = round(time.monotonic() - t_loss, 2)
     r["lost_text"] = w.error_label.text()
     r["error_visible"] = w.error_label.isVisible()
-    pump(app, 2.5)      # stays lost while the device is away
+    process_events_until(app, 2.5)      # stays lost while the device is away
     r["still_lost"] = bool(source.lost_reason)
     r["blocks_while_lost"] = blocks()
     t_back = time.monotonic()
@@ -90,10 +84,10 @@ def main() -> int:
         subprocess.run(["pactl", "set-default-sink", "vsink"])
         subprocess.run(["pactl", "set-default-source", "vmic"])
         r["started_pids"].append(keep_alive().pid)
-    r["recovered"] = pump(app, 12, lambda: not source.lost_reason)
+    r["recovered"] = process_events_until(app, 12, lambda: not source.lost_reason)
     r["recover_s"] = round(time.monotonic() - t_back, 2)
     n0 = blocks()
-    r["capturing_again"] = r["recovered"] and pump(app, 10, lambda: blocks() > n0 + 25)
+    r["capturing_again"] = r["recovered"] and process_events_until(app, 10, lambda: blocks() > n0 + 25)
     r["blocks_after"] = blocks()
     r["blocks_new"] = blocks() - n0
     r["same_source"] = w.source is source

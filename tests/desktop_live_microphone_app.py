@@ -19,15 +19,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from PySide6.QtCore import QSettings  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
+from desktop_app.event_loop import process_events_until  # noqa: E402
 
-def pump(app, seconds: float, until=lambda: False) -> bool:
-    end = time.monotonic() + seconds
-    while time.monotonic() < end:
-        app.processEvents()
-        if until():
-            return True
-        time.sleep(0.01)
-    return until()
+
 
 
 def main() -> int:
@@ -42,13 +36,13 @@ def main() -> int:
     ok = w.use_device(mic)
     result["started"] = ok
     if ok:
-        capturing = pump(app, 10, lambda: w.last_snapshot is not None and w.last_snapshot.counters.blocks_received > 10)
+        capturing = process_events_until(app, 10, lambda: w.last_snapshot is not None and w.last_snapshot.counters.blocks_received > 10)
         result["capturing_before_play"] = capturing
         levels = []
         player = subprocess.Popen(["paplay", "-d", "vsink", wav], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         t_play = time.monotonic()
         while time.monotonic() - t_play < 15:
-            pump(app, 0.05)
+            process_events_until(app, 0.05)
             levels.append(w.waveform.level_db)
             if player.poll() is not None and time.monotonic() - t_play > 1 and (
                     w.last_snapshot.events or time.monotonic() - player_end(player, t_play) > 2.5):

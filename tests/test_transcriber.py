@@ -24,14 +24,7 @@ from recognizers.transcriber import Transcriber, TranscriberConfig, transcribe_s
 SR = 16000
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_torch_thread():
-    """Streaming pushes are tiny: on a loaded 2-core machine extra torch threads only spin and wait."""
-    import torch
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 LABELS = [str(d) for d in range(10)] + [UNKNOWN_LABEL]
 
 
