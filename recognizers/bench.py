@@ -250,6 +250,13 @@ def naive_cell_traces(lstm, x, state=None):
     return outs
 
 
+def _repeat(fn: Callable[[], Any], n: int) -> None:
+    """``fn()`` n times, each result dropped before the next call (as a caller that uses the result would;
+    keeping all n alive would time the allocator's fresh pages instead)."""
+    for _ in range(n):
+        fn()
+
+
 def bench_trace_overhead(b: Bench) -> None:
     import torch
     model = b.speech_model()
@@ -267,15 +274,15 @@ def bench_trace_overhead(b: Bench) -> None:
         err = float((out_p - out_t).abs().max())
         for name, frames in (("", 100), ("_block", 2)):
             xs = x[:, :frames].contiguous()
-            t_trace, t_plain = paired_medians(lambda: [lstm(xs, trace=True) for _ in range(inner)],
-                                              lambda: [plain(xs) for _ in range(inner)], 3 * b.repeats)
+            t_trace, t_plain = paired_medians(lambda: _repeat(lambda: lstm(xs, trace=True), inner),
+                                              lambda: _repeat(lambda: plain(xs), inner), 3 * b.repeats)
             b.results[f"trace_overhead{name}"] = t_trace / t_plain
             b.results[f"traced_forward_ms{name}"] = t_trace / inner * 1e3
             b.results[f"plain_forward_ms{name}"] = t_plain / inner * 1e3
         ref = naive_cell_traces(lstm, x)
         cell_err = max(float((ref[k][n] - getattr(traces[k], n)).abs().max()) for k in range(len(ref)) for n in "ifgoch")
         t_cell, t_trace = paired_medians(lambda: naive_cell_traces(lstm, x),
-                                         lambda: [lstm(x, trace=True) for _ in range(inner)], b.repeats)
+                                         lambda: _repeat(lambda: lstm(x, trace=True), inner), b.repeats)
         b.results["custom_cell_ratio"] = t_cell / (t_trace / inner)
     b.results["trace_check_max_abs_diff"] = max(err, cell_err)
     b.note(f"trace_overhead: 100 frames (1 s) of normalised log-mel, batch 1; _block: 2 frames (one 20 ms block); "

@@ -187,13 +187,13 @@ class GateLSTM(nn.Module):
         H = lstm.hidden_size
         B, T, _ = x.shape
         h_prev = torch.cat([h0.unsqueeze(1), out[:, :-1]], dim=1)
-        pre = torch.addmm(lstm.bias_ih_l0 + lstm.bias_hh_l0, x.reshape(B * T, -1), lstm.weight_ih_l0.t())
-        pre = pre.addmm_(h_prev.reshape(B * T, H), lstm.weight_hh_l0.t()).view(B, T, 4 * H)
-        s = torch.sigmoid(pre)
+        # all pre-activations [x_t, h_{t-1}] @ [W_ih | W_hh]^T + b in one matrix product, with the candidate
+        # rows doubled (exact: a power of two), so that one sigmoid gives i, f, o and sigmoid(2 z_g), and
+        # g = tanh(z_g) = 2 sigmoid(2 z_g) - 1 (equal to float rounding; on CPU tanh costs ten times sigmoid)
+        xh = torch.cat([x, h_prev.to(x.dtype)], dim=2).reshape(B * T, -1)
+        s = _packed_linear(lstm, xh).view(B, T, 4 * H).sigmoid_()
         i, f, o = s[..., :H], s[..., H:2 * H], s[..., 3 * H:]   # PyTorch's gate order i, f, g, o
-        # tanh(z) = 2 sigmoid(2z) - 1: equal to float rounding (~1e-7), and on CPU torch.tanh costs ten times
-        # what sigmoid does
-        g = torch.sigmoid(pre[..., 2 * H:3 * H] * 2).mul_(2).sub_(1)
+        g = s[..., 2 * H:3 * H].mul_(2).sub_(1)
         c = cell_scan(f, i * g, c0)
         return LayerTrace(i=i, f=f, g=g, o=o, c=c, h=out.detach())
 
@@ -208,6 +208,67 @@ def _summed_bias(lstm: nn.LSTM) -> torch.Tensor:
         cached = (key, b_ih + b_hh)
         lstm.__dict__["_vault_summed_bias"] = cached
     return cached[1]
+
+
+class _Packed:
+    """``[W_ih | W_hh]`` of one layer with the candidate rows doubled, and the summed bias likewise, ready
+    for one matrix product; on CPU packed once for oneDNN's matrix multiply (see :func:`_packed_linear`)."""
+
+    __slots__ = ("key", "weight", "bias", "onednn")
+
+    def __init__(self, key, weight, bias, onednn):
+        self.key, self.weight, self.bias, self.onednn = key, weight, bias, onednn
+
+
+def _onednn_linear_ok() -> bool:
+    """Whether torch's oneDNN linear (the kernel Inductor uses on CPU) exists and agrees with addmm here.
+
+    On CPU, ``torch.addmm`` goes to MKL, which on some processors (AMD EPYC here) reaches about half of
+    the throughput of oneDNN's matrix multiply (110 vs 225 GFLOP/s for the recompute's shapes). The op is
+    internal to torch, so it is used only after this one-time self-check; otherwise addmm it is."""
+    global _ONEDNN_OK
+    if _ONEDNN_OK is None:
+        try:
+            with torch.no_grad():
+                gen = torch.Generator().manual_seed(0)
+                a, w = torch.randn(37, 19, generator=gen), torch.randn(24, 19, generator=gen)
+                b = torch.randn(24, generator=gen)
+                packed = torch.ops.mkldnn._reorder_linear_weight(w)
+                got = torch.ops.mkldnn._linear_pointwise(a, packed, b, "none", [], "")
+                _ONEDNN_OK = bool(torch.allclose(got, torch.addmm(b, a, w.t()), atol=1e-4, rtol=1e-4))
+        except Exception:           # no oneDNN in this build, or the op changed: addmm serves
+            _ONEDNN_OK = False
+    return _ONEDNN_OK
+
+
+_ONEDNN_OK: bool | None = None
+
+
+def _packed_linear(lstm: nn.LSTM, xh: torch.Tensor) -> torch.Tensor:
+    """``xh @ [W_ih | W_hh]^T + b_ih + b_hh`` of a layer, candidate columns doubled: ``(rows, 4 H)``.
+
+    The packed weights are cached on the module while no weight changes (in-place updates bump a
+    tensor's version; ``.to()``/loading replaces it)."""
+    params = (lstm.weight_ih_l0, lstm.weight_hh_l0, lstm.bias_ih_l0, lstm.bias_hh_l0)
+    key = tuple((p.data_ptr(), p._version) for p in params) + (xh.device, xh.dtype)
+    packed = lstm.__dict__.get("_vault_packed")
+    if packed is None or packed.key != key:
+        H = lstm.hidden_size
+        with torch.no_grad():
+            w = torch.cat([params[0], params[1]], dim=1).to(xh.dtype)
+            b = (params[2] + params[3]).to(xh.dtype)
+            w[2 * H:3 * H] *= 2
+            b[2 * H:3 * H] *= 2
+            onednn = xh.device.type == "cpu" and xh.dtype == torch.float32 and _onednn_linear_ok()
+            if onednn:
+                w = torch.ops.mkldnn._reorder_linear_weight(w.contiguous())
+            else:
+                w = w.t()
+        packed = _Packed(key, w, b, onednn)
+        lstm.__dict__["_vault_packed"] = packed
+    if packed.onednn and xh.device.type == "cpu" and xh.dtype == torch.float32:
+        return torch.ops.mkldnn._linear_pointwise(xh.contiguous(), packed.weight, packed.bias, "none", [], "")
+    return torch.addmm(packed.bias, xh, packed.weight)
 
 
 def cell_scan(f: torch.Tensor, ig: torch.Tensor, c0: torch.Tensor) -> torch.Tensor:
