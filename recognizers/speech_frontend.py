@@ -158,6 +158,9 @@ class StreamingLogMel:
         self.frames_emitted = 0
         c = self.config
         self._window = self.offline.spectrogram.window
+        self._padded_window = torch.zeros(c.n_fft)
+        left = (c.n_fft - c.win_length) // 2
+        self._padded_window[left:left + c.win_length] = self._window
         self._fb = self.offline.mel.fb
         self._empty = torch.zeros(0, c.n_mels)
 
@@ -208,9 +211,9 @@ class StreamingLogMel:
     def _frames(self, buf: np.ndarray) -> torch.Tensor:
         # LogMel.power + mel_from_power, op for op (same values), in one go; the result owns its memory,
         # so _store may be overwritten by the next push
+        # (torch.stft on win < n_fft centres the window in n_fft samples and takes the real FFT of each
+        # windowed frame: the same transform, minus stft's Python wrapper; equal bit for bit, tested)
         c = self.config
-        x = torch.from_numpy(buf)
-        spec = torch.stft(x, c.n_fft, hop_length=c.hop_length, win_length=c.win_length, window=self._window,
-                          center=False, normalized=False, onesided=True, return_complex=True)
-        power = spec.abs().pow_(2.0).T
+        frames = torch.from_numpy(buf).unfold(0, c.n_fft, c.hop_length) * self._padded_window
+        power = torch.fft.rfft(frames).abs().pow_(2.0)
         return torch.matmul(power, self._fb).add_(LOG_FLOOR).log_()

@@ -16,8 +16,9 @@ import numpy as np
 import torch
 
 from .frontends import make_frontend
-from .gate_lstm import LSTMState
+from .gate_lstm import STEP_FRAMES, LSTMState
 from .model_files import LoadedModel
+from .numpy_step import NumpyStepper, weights_key
 
 
 @dataclass
@@ -51,7 +52,22 @@ class StreamingRecognizer:
         self.device = torch.device(device) if device is not None else next(model.network.parameters()).device
         self.model.network.to(self.device).eval()
         self.state: LSTMState | None = None
+        # short CPU pushes keep the state as NumPy (h, c) arrays (layers, units) instead; at most one of
+        # the two is set, and either path takes the other's over
+        self._np_state: tuple[np.ndarray, np.ndarray] | None = None
         self.frames_done = 0
+        self._stepper: NumpyStepper | None = None
+        self._refresh_stepper()
+        self._push_tensor = getattr(self.frontend, "push_tensor", None)
+
+    def _refresh_stepper(self) -> None:
+        """(Re)take the NumPy snapshot of the weights for short CPU pushes when they changed (checked on
+        construction, reset and device changes, not on every push)."""
+        net = self.model.network
+        if self.device.type != "cpu" or not hasattr(net, "lstm"):
+            self._stepper = None
+        elif self._stepper is None or self._stepper.key != weights_key(net):
+            self._stepper = NumpyStepper(net)
 
     @property
     def frames_per_second(self) -> float:
@@ -62,29 +78,37 @@ class StreamingRecognizer:
         """Forget the stream: frontend buffer and LSTM state."""
         with self._lock:
             self.frontend.reset()
-            self.state = None
+            self.state = self._np_state = None
             self.frames_done = 0
+            self._refresh_stepper()
 
     def reset_state(self) -> None:
         """Zero the LSTM state only (e.g. at the start of a new utterance); the frontend keeps its buffer."""
         with self._lock:
-            self.state = None
+            self.state = self._np_state = None
 
     def set_device(self, device: str | torch.device) -> None:
         with self._lock:
             self.device = torch.device(device)
             self.model.network.to(self.device)
+            self._take_torch_state()
             if self.state is not None:
                 self.state = self.state.to(self.device)
+            self._refresh_stepper()
+
+    def _take_torch_state(self) -> None:
+        if self._np_state is not None:
+            h, c = self._np_state
+            self.state = LSTMState(torch.from_numpy(h).unsqueeze(1), torch.from_numpy(c).unsqueeze(1))
+            self._np_state = None
 
     def push(self, block: Any) -> StreamStep:
         with self._lock:
-            # one inference-mode scope for frontend and network; a frontend that can hand over a tensor
-            # (the log-mel one) skips the tensor -> numpy -> tensor round trip
-            with torch.inference_mode():
-                push_tensor = getattr(self.frontend, "push_tensor", None)
-                feats = push_tensor(block) if push_tensor is not None else self.frontend.push(block)
-                return self._run(feats)
+            # a frontend that can hand over a tensor (the log-mel one; it runs its torch ops in inference
+            # mode) skips the tensor -> numpy -> tensor round trip of a long push
+            push_tensor = self._push_tensor
+            feats = push_tensor(block) if push_tensor is not None else self.frontend.push(block)
+            return self._run(feats)
 
     def push_features(self, feats: np.ndarray) -> StreamStep:
         with self._lock:
@@ -97,6 +121,9 @@ class StreamingRecognizer:
             if isinstance(feats, torch.Tensor):
                 feats = np.zeros((0, *feats.shape[1:]), np.float32)
             return StreamStep(start, feats, np.zeros((0, len(self.labels)), np.float32))
+        if self._stepper is not None and n <= STEP_FRAMES:
+            return self._run_numpy(feats, start, n)
+        self._take_torch_state()
         net = self.model.network
         cpu = self.device.type == "cpu"
         # inference mode, not just no_grad: a few-frame push is mostly per-op overhead, which it cuts
@@ -119,3 +146,19 @@ class StreamingRecognizer:
             features = (xn[0] if cpu else xn[0].cpu()).numpy()
         self.frames_done += n
         return StreamStep(start, features, probs, gates)
+
+    def _run_numpy(self, feats: np.ndarray | torch.Tensor, start: int, n: int) -> StreamStep:
+        """A short CPU push through :class:`NumpyStepper`."""
+        x = feats.numpy() if isinstance(feats, torch.Tensor) else np.asarray(feats, np.float32)
+        if self._np_state is not None:
+            h0, c0 = self._np_state
+        elif self.state is not None:
+            h0, c0 = self.state.h[:, 0].cpu().numpy(), self.state.c[:, 0].cpu().numpy()
+            self.state = None
+        else:
+            shape = (len(self._stepper.layers), self._stepper.hidden)
+            h0 = c0 = np.zeros(shape, np.float32)
+        xn, probs, h, c, gates = self._stepper.run(x, h0, c0, self.trace)
+        self._np_state = (h, c)
+        self.frames_done += n
+        return StreamStep(start, xn, probs, gates)
