@@ -3,7 +3,8 @@
 ``Transcriber`` is the speech :class:`recognizers.events.Decoder`. Per pushed block of samples it:
 
 1. runs the model's streaming frontend (samples -> 10 ms log-mel frames, exactly the offline frames);
-2. runs the voice activity detector (:mod:`recognizers.vad`) on those frames;
+2. runs the voice activity detector (:mod:`recognizers.vad`) on those frames; it also drops segments of
+   the wrong length and segments whose spectrum does not move (steady tones, hum, music-like notes);
 3. feeds every frame to the network exactly once, through the :class:`StreamingRecognizer`, but outside
    words it holds back a short *pre-roll* of frames. When the VAD confirms a word start, the LSTM state is
    zeroed and the network then sees the pre-roll and the word, like the padded single-word clips it was
@@ -185,6 +186,8 @@ class Transcriber:
         start_s = self.frame_start_s(seg.start_frame)
         end_s = self.frame_end_s(seg.end_frame)
         info = {"start_s": start_s, "end_s": end_s}
+        if seg.dynamics_db is not None:
+            info["dynamics_db"] = seg.dynamics_db
         try:
             if not seg.accepted:
                 info["reason"] = seg.reason

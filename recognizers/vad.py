@@ -20,6 +20,14 @@ Segments ("words") are cut with hysteresis and timing rules, all in milliseconds
 - words shorter than ``min_word_ms`` or longer than ``max_word_ms`` are reported as rejected; after a
   too-long segment the detector waits for quiet before it can start again, so a continuous sound never
   produces a string of segments;
+- a word whose spectrum does not move is reported as rejected (reason ``"stationary"``): for every pair of
+  the word's loud frames ``dynamics_lag_ms`` apart, the change of the spectral *shape* (each frame's mel
+  levels relative to its loudest band) is averaged over the mel bands that are ``active_band_db`` above
+  their own noise floor in either frame, and the word's ``dynamics_quantile`` of those changes must reach
+  ``min_dynamics_db``. Speech moves all the time (formant transitions, pitch, voicing, consonants), so
+  nearly all of a spoken word's frame pairs change; a steady tone, a hum or a whistle does not change at
+  all, and music-like notes only at the note changes, which a low quantile ignores. Level changes (a note
+  decaying) do not count, since the shape is relative to the frame's loudest band;
 - an utterance ends after ``utterance_gap_ms`` without speech.
 
 Everything is O(1) per frame with fixed-size buffers, so a stream of any length runs in bounded memory.
@@ -57,6 +65,11 @@ class VadConfig:
     floor_rise_quiet_db_per_s: float = 12.0  # climb rate while waiting for quiet after a too-long segment
     min_level_db: float = -45.0       # frames whose loudest sub-band is below this never count as speech
     excess_cap_db: float = 20.0       # one very loud sub-band cannot carry the score alone
+    min_dynamics_db: float = 0.8      # words whose spectral shape moves less are rejected (0: no test)
+    dynamics_lag_ms: float = 40.0     # frame distance over which the shape change is measured
+    dynamics_quantile: float = 0.25   # the share of a word's frame pairs allowed to be steadier
+    active_band_db: float = 14.0      # a mel band counts for the shape change this far above its floor
+    loud_frame_db: float = 25.0       # frames this far below the word's loudest frame are left out
 
     def frames(self, ms: float) -> int:
         return max(1, int(round(ms / self.hop_ms)))
@@ -78,6 +91,7 @@ class VadSegment:
     decided_frame: int
     accepted: bool = True
     reason: str = ""
+    dynamics_db: float | None = None  # the word's spectral-shape movement (None: too few frames to tell)
 
     @property
     def n_frames(self) -> int:
@@ -102,7 +116,8 @@ class VoiceActivityDetector:
     def __init__(self, config: VadConfig | None = None):
         self.config = config or VadConfig()
         c = self.config
-        if not (c.offset_db <= c.onset_db and c.min_word_ms <= c.max_word_ms and c.n_subbands >= 1):
+        if not (c.offset_db <= c.onset_db and c.min_word_ms <= c.max_word_ms and c.n_subbands >= 1
+                and 0.0 <= c.dynamics_quantile <= 1.0 and c.min_dynamics_db >= 0.0):
             raise ValueError(f"inconsistent VAD settings: {c.to_json()}")
         self._onset_n = c.frames(c.onset_ms)
         self._onset_win = max(self._onset_n, c.frames(c.onset_window_ms))
@@ -115,6 +130,9 @@ class VoiceActivityDetector:
         self._rise = c.floor_rise_db_per_s * c.hop_ms / 1000.0
         self._rise_quiet = c.floor_rise_quiet_db_per_s * c.hop_ms / 1000.0
         self._noise_rate = 1.0 - float(np.exp(-c.hop_ms / max(c.noise_score_ms, 1e-3)))
+        self._lag = c.frames(c.dynamics_lag_ms)
+        # per-frame history for the shape-change test: covers the longest word plus how far back a start moves
+        self._hist_len = self._max_len + self._onset_win + self._lookback + self._hang + 2
         self.reset()
 
     def reset(self) -> None:
@@ -130,6 +148,10 @@ class VoiceActivityDetector:
         self._quiet_run = 0
         self._last_word_end: int | None = None
         self._in_utterance = False
+        self.band_floor: np.ndarray | None = None    # per mel band (dB), for the shape-change test
+        self._shapes: deque[tuple[np.ndarray, np.ndarray]] = deque(maxlen=self._lag + 1)
+        self._change: deque[float] = deque(maxlen=self._hist_len)  # shape change of frame t vs t - lag
+        self._level: deque[float] = deque(maxlen=self._hist_len)   # frame level (dB)
 
     @property
     def active(self) -> bool:
@@ -154,9 +176,58 @@ class VoiceActivityDetector:
         if log_mel.ndim != 2 or log_mel.shape[0] == 0:
             return upd
         levels = self._subband_db(log_mel)
-        for x in levels:
+        mel_db = DB_PER_NEPER_POWER * log_mel.astype(np.float64)
+        for x, m in zip(levels, mel_db):
+            self._track_shape(m)
             self._step(x, upd)
         return upd
+
+    def _track_shape(self, m: np.ndarray) -> None:
+        """Per-band floor of the mel levels and the spectral-shape change against ``dynamics_lag_ms`` ago."""
+        c = self.config
+        if self.band_floor is None:
+            self.band_floor = m.copy()
+        else:
+            rise = self._rise_quiet if self.state == self.WAIT_QUIET else self._rise
+            f = self.band_floor
+            self.band_floor = np.where(m < f, f + (m - f) * self._fall, f + np.minimum(m - f, rise))
+        active = m >= self.band_floor + c.active_band_db
+        shape = m - m.max()
+        change = np.nan
+        if len(self._shapes) == self._shapes.maxlen:
+            old_shape, old_active = self._shapes[0]
+            either = active | old_active
+            if either.any():
+                change = float(np.abs(shape - old_shape)[either].mean())
+        self._shapes.append((shape, active))
+        self._change.append(change)
+        self._level.append(float(np.log10(np.sum(10 ** (m / 10)) + 1e-30) * 10))
+
+    def _dynamics(self, first: int, last: int) -> float | None:
+        """The ``dynamics_quantile`` of the shape changes between loud frames of frames first..last."""
+        c = self.config
+        newest = self.frame - 1
+        k0 = len(self._change) - 1 - (newest - first)
+        k1 = len(self._change) - 1 - (newest - last)
+        if k0 < 0 or k1 < k0:
+            return None
+        level = np.array([self._level[k] for k in range(k0, k1 + 1)])
+        change = np.array([self._change[k] for k in range(k0, k1 + 1)])
+        loud = level >= level.max() - c.loud_frame_db
+        pair = loud[self._lag:] & loud[:-self._lag] if len(loud) > self._lag else np.zeros(0, bool)
+        vals = change[self._lag:][pair]
+        vals = vals[np.isfinite(vals)]
+        if vals.size < 3:
+            return None
+        return float(np.quantile(vals, c.dynamics_quantile))
+
+    def _segment(self, start: int, end: int, decided: int, ok: bool, reason: str) -> VadSegment:
+        seg = VadSegment(start, end, decided, ok, reason)
+        if ok and self.config.min_dynamics_db > 0:
+            seg.dynamics_db = self._dynamics(start, end)
+            if seg.dynamics_db is not None and seg.dynamics_db < self.config.min_dynamics_db:
+                seg.accepted, seg.reason = False, "stationary"
+        return seg
 
     def _update_floor(self, x: np.ndarray) -> None:
         if self.floor is None:
@@ -218,7 +289,7 @@ class VoiceActivityDetector:
             elif t - self._last_active >= self._hang:
                 n = self._last_active - self._start + 1
                 ok = n >= self._min_len
-                upd.segments.append(VadSegment(self._start, self._last_active, t, ok, "" if ok else "too short"))
+                upd.segments.append(self._segment(self._start, self._last_active, t, ok, "" if ok else "too short"))
                 self.state = self.SILENCE
                 self._last_word_end = self._last_active
                 self._recent.clear()
@@ -236,8 +307,8 @@ class VoiceActivityDetector:
         if self.state == self.SPEECH:
             n = self._last_active - self._start + 1
             ok = self._min_len <= n <= self._max_len
-            upd.segments.append(VadSegment(self._start, self._last_active, max(self.frame - 1, self._last_active),
-                                           ok, "" if ok else ("too short" if n < self._min_len else "too long")))
+            upd.segments.append(self._segment(self._start, self._last_active, max(self.frame - 1, self._last_active),
+                                              ok, "" if ok else ("too short" if n < self._min_len else "too long")))
             self._last_word_end = self._last_active
         if self._in_utterance:
             upd.utterance_ends.append(self.frame)

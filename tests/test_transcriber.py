@@ -1,5 +1,5 @@
-"""Live transcription: one event per word, nothing on noise or tones, bounded buffers, block-size invariance,
-and the ``transcribe`` command.
+"""Live transcription: one event per word, nothing on noise, tones or music-like notes, bounded buffers,
+block-size invariance, and the ``transcribe`` command.
 
 The mechanics are tested with a tiny untrained network whose output is fixed to one digit (so every VAD
 word becomes that digit); recognition itself is tested with the shipped spoken-digit model
@@ -46,9 +46,16 @@ def fixed():
     return LoadedModel(path=None, network=net, meta=dict(meta, normalization={}), labels=LABELS)
 
 
-def burst(seconds: float, f0: float = 150.0, level: float = 0.2) -> np.ndarray:
+def burst(seconds: float, f0: float = 150.0, level: float = 0.2, steady: bool = False) -> np.ndarray:
+    """A voiced-like 'word': harmonics of a falling pitch through a formant gliding 500 -> 2000 Hz (speech
+    never holds still); ``steady``: the same harmonics at a constant pitch and colour (a tone, not a word)."""
     t = np.arange(int(seconds * SR)) / SR
-    x = sum(np.sin(2 * np.pi * f0 * k * t) / k for k in range(1, int(3500 / f0)))
+    u = np.zeros_like(t) if steady else t / t[-1]
+    f0_t = f0 * (1.15 - 0.3 * u)
+    phase = 2 * np.pi * np.cumsum(f0_t) / SR
+    formant = 500 + 1500 * u
+    x = sum(np.sin(k * phase) * (np.exp(-((k * f0_t - formant) / 400.0) ** 2) + 0.3) / np.sqrt(k)
+            for k in range(1, int(3500 / f0)))
     env = np.minimum(1, np.minimum(t, t[-1] - t) / 0.02)
     return (x / np.max(np.abs(x)) * env * level).astype(np.float32)
 
@@ -127,6 +134,14 @@ def test_flush_closes_an_open_word_and_reset_restarts_time(fixed):
     assert len(events) == 1 and abs(events[0].start_s - 0.5) < 0.05
 
 
+def test_a_steady_tone_is_no_word_even_for_a_network_that_always_says_a_digit(fixed):
+    audio, _ = word_stream([burst(0.4, steady=True), burst(0.4), burst(0.6, 220, steady=True)], [0.4, 0.4, 0.4])
+    tr = Transcriber(fixed, trace=False)
+    events = transcribe_samples(tr, audio)
+    assert len(events) == 1 and abs(events[0].start_s - 1.3) < 0.05  # only the gliding 'word'
+    assert [r["reason"] for r in tr.rejected] == ["stationary", "stationary"]
+
+
 def test_gesture_models_are_refused(fixed):
     from recognizers.errors import VaultError
     gesture = LoadedModel(path=None, network=fixed.network, meta=dict(fixed.meta, task="gesture"), labels=LABELS)
@@ -193,6 +208,14 @@ def test_noise_and_tones_produce_no_words(digits):
     parts = [colored_noise(3 * SR, rng, c) * 0.02 for c in (0.0, 1.0, 2.0)]
     t = np.arange(SR) / SR
     parts += [0.2 * np.sin(2 * np.pi * f * t).astype(np.float32) for f in (440.0, 1000.0, 2500.0)]
+    # word-length harmonic tones and music-like notes (steady pitch and colour, decaying), the sounds the
+    # network alone most often took for a digit
+    parts += [burst(d, f0, level, steady=True) for d, f0, level in [(0.3, 110, 0.2), (0.5, 200, 0.05), (0.8, 330, 0.3)]]
+    tn = np.arange(int(0.2 * SR)) / SR
+    for n_notes in (2, 3, 4):
+        notes = [sum(np.sin(2 * np.pi * f0 * k * tn) / k ** 1.5 for k in range(1, 5)) * np.exp(-3 * tn)
+                 for f0 in 110 * 2 ** (rng.integers(0, 36, n_notes) / 12)]
+        parts.append((0.1 * np.concatenate(notes) / np.max(np.abs(np.concatenate(notes)))).astype(np.float32))
     parts += [np.zeros(SR // 3, np.float32)]
     audio = np.concatenate([np.concatenate([p, np.zeros(SR // 2, np.float32)]) for p in parts])
     audio = audio + colored_noise(audio.size, rng, 1.0) * 1e-3

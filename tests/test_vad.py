@@ -1,4 +1,5 @@
-"""Voice activity detection on generated audio: tone bursts and espeak-ng words found, steady noise ignored."""
+"""Voice activity detection on generated audio: voiced-like bursts and espeak-ng words found, steady noise,
+steady tones and music-like notes ignored."""
 import shutil
 import subprocess
 
@@ -16,10 +17,16 @@ pytestmark = pytest.mark.usefixtures("one_torch_thread")
 HOP_S = 0.01
 
 
-def harmonic_burst(seconds: float, f0: float = 180.0, level: float = 0.2) -> np.ndarray:
-    """A voiced-like sound: harmonics of f0 up to 3.5 kHz with a smooth envelope."""
+def harmonic_burst(seconds: float, f0: float = 180.0, level: float = 0.2, steady: bool = False) -> np.ndarray:
+    """A voiced-like sound: harmonics up to 3.5 kHz of a pitch falling from 1.15 f0 to 0.85 f0, through a
+    formant gliding 500 -> 2000 Hz, with a smooth envelope. ``steady``: constant pitch and formant (a tone)."""
     t = np.arange(int(seconds * SR)) / SR
-    x = sum(np.sin(2 * np.pi * f0 * k * t) / k for k in range(1, int(3500 / f0)))
+    u = np.zeros_like(t) if steady else t / t[-1]
+    f0_t = f0 * (1.15 - 0.3 * u)
+    phase = 2 * np.pi * np.cumsum(f0_t) / SR
+    formant = 500 + 1500 * u
+    x = sum(np.sin(k * phase) * (np.exp(-((k * f0_t - formant) / 400.0) ** 2) + 0.3) / np.sqrt(k)
+            for k in range(1, int(3500 / f0)))
     env = np.minimum(1, np.minimum(t, t[-1] - t) / 0.02)
     return (x / np.max(np.abs(x)) * env * level).astype(np.float32)
 
@@ -127,3 +134,39 @@ def test_espeak_words_are_found(tmp_path):
     assert len(ok) == len(words), [(s.start_frame, s.end_frame, s.reason) for s in segs]
     for s, (a, b) in zip(ok, truth):
         assert abs(s.start_frame * HOP_S - a) < 0.08 and abs(s.end_frame * HOP_S - b) < 0.1
+
+
+def music_like_notes(rng: np.random.Generator, n_notes: int, note_s: float, level: float) -> np.ndarray:
+    """Piano-like notes: a few harmonics at a fixed pitch each, decaying, one after another."""
+    t = np.arange(int(note_s * SR)) / SR
+    notes = []
+    for _ in range(n_notes):
+        f0 = 110 * 2 ** (int(rng.integers(0, 36)) / 12)
+        notes.append(sum(np.sin(2 * np.pi * f0 * k * t) / k ** 1.2 for k in range(1, 6)) * np.exp(-4 * t))
+    x = np.concatenate(notes)
+    return (x / np.max(np.abs(x)) * level).astype(np.float32)
+
+
+def test_steady_tones_and_music_like_notes_are_rejected_as_stationary():
+    rng = np.random.default_rng(7)
+    sounds = [harmonic_burst(d, f0=f0, level=lv, steady=True)
+              for d, f0, lv in [(0.3, 120, 0.2), (0.5, 220, 0.05), (0.8, 440, 0.3), (0.6, 1000, 0.02)]]
+    t = np.arange(int(0.5 * SR)) / SR
+    sounds += [(0.1 * np.sin(2 * np.pi * f * t)).astype(np.float32) for f in (300.0, 1500.0)]  # pure beeps
+    sounds += [music_like_notes(rng, n, d, lv) for n, d, lv in [(2, 0.3, 0.2), (3, 0.25, 0.05), (4, 0.2, 0.3)]]
+    parts = [np.zeros(SR // 2, np.float32)]
+    for x in sounds:
+        parts += [x, np.zeros(int(0.6 * SR), np.float32)]
+    _, segs = run_vad(with_noise(np.concatenate(parts)))
+    assert len(segs) >= len(sounds) - 2  # the detector hears them ...
+    assert [s for s in segs if s.accepted] == [], [(s.start_frame, s.dynamics_db) for s in segs if s.accepted]
+    assert sum(s.reason == "stationary" for s in segs) >= len(sounds) - 2  # ... and rejects them as steady
+
+
+def test_the_stationarity_test_can_be_switched_off():
+    audio = with_noise(np.concatenate([np.zeros(SR // 2, np.float32), harmonic_burst(0.4, steady=True),
+                                       np.zeros(SR // 2, np.float32)]))
+    _, segs = run_vad(audio)
+    assert [s.reason for s in segs] == ["stationary"]
+    _, segs = run_vad(audio, VadConfig(min_dynamics_db=0.0))
+    assert [s.accepted for s in segs] == [True] and segs[0].dynamics_db is None
