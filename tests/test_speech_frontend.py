@@ -161,3 +161,49 @@ def test_not_a_dict_is_refused():
         LogMelConfig.from_json(["logmel"])
     with pytest.raises(ModelFileError, match="unknown feature frontend"):
         frontend_feature_size("logmel")
+
+
+# ---- running-mean normalisation (mean_norm_s) ----------------------------------------------------------
+@pytest.mark.parametrize("sizes", [[160], [1], [37, 401, 3], [4096], [0, 900, 17]])
+def test_running_mean_normalisation_streams_like_offline(sizes):
+    cfg = LogMelConfig(mean_norm_s=0.5)
+    x = _signal(16000 if sizes != [1] else 4000, seed=11)
+    got = _stream(StreamingLogMel(cfg), x, sizes)
+    np.testing.assert_allclose(got, LogMel(cfg)(x), atol=TOL, rtol=0)
+
+
+def test_running_mean_normalisation_follows_its_equation():
+    cfg = LogMelConfig(mean_norm_s=0.3)
+    x = _signal(12000, seed=12)
+    raw = LogMel(LogMelConfig())(x).astype(np.float64)
+    a = cfg.mean_norm_alpha
+    assert a == pytest.approx(np.exp(-1 / (0.3 * 100)))
+    m, want = raw[0].copy(), []
+    for frame in raw:                       # the definition, one frame at a time
+        m = a * m + (1 - a) * frame
+        want.append(frame - m)
+    np.testing.assert_allclose(LogMel(cfg)(x), np.array(want), atol=TOL, rtol=0)
+    # a constant offset per band (another microphone's response) is gone once the mean has settled
+    tilted = LogMel(cfg)(x)[60:]
+    shifted = LogMel(cfg).finish(raw.astype(np.float32) + np.linspace(-3, 3, raw.shape[1], dtype=np.float32))[60:]
+    np.testing.assert_allclose(shifted, tilted, atol=1e-4, rtol=0)
+
+
+def test_running_mean_normalisation_restarts_on_reset_and_is_stored():
+    cfg = LogMelConfig(mean_norm_s=1.0)
+    fe = StreamingLogMel(cfg)
+    x = _signal(6000, seed=13)
+    first = fe.push(x)
+    fe.push(_signal(4000, seed=14))
+    fe.reset()
+    np.testing.assert_allclose(fe.push(x), first, atol=TOL, rtol=0)
+    assert LogMelConfig.from_json(json.loads(json.dumps(cfg.to_json()))) == cfg
+    assert LogMelConfig.from_json({k: v for k, v in cfg.to_json().items() if k != "mean_norm_s"}).mean_norm_s == 0
+
+
+@pytest.mark.parametrize("bad", [-1.0, 1e9, float("nan"), "1", True])
+def test_bad_running_mean_settings_are_refused(bad):
+    d = LogMelConfig().to_json()
+    d["mean_norm_s"] = bad
+    with pytest.raises(ModelFileError):
+        LogMelConfig.from_json(d)
