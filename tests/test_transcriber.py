@@ -20,6 +20,7 @@ from recognizers.model import Architecture, SequenceClassifier
 from recognizers.model_files import UNKNOWN_LABEL, LoadedModel, load_model, save_model
 from recognizers.speech_frontend import LogMelConfig
 from recognizers.transcriber import Transcriber, TranscriberConfig, transcribe_samples
+from speech_sounds import harmonic_burst
 
 SR = 16000
 
@@ -47,17 +48,9 @@ def fixed():
 
 
 def burst(seconds: float, f0: float = 150.0, level: float = 0.2, steady: bool = False) -> np.ndarray:
-    """A voiced-like 'word': harmonics of a falling pitch through a formant gliding 500 -> 2000 Hz (speech
-    never holds still); ``steady``: the same harmonics at a constant pitch and colour (a tone, not a word)."""
-    t = np.arange(int(seconds * SR)) / SR
-    u = np.zeros_like(t) if steady else t / t[-1]
-    f0_t = f0 * (1.15 - 0.3 * u)
-    phase = 2 * np.pi * np.cumsum(f0_t) / SR
-    formant = 500 + 1500 * u
-    x = sum(np.sin(k * phase) * (np.exp(-((k * f0_t - formant) / 400.0) ** 2) + 0.3) / np.sqrt(k)
-            for k in range(1, int(3500 / f0)))
-    env = np.minimum(1, np.minimum(t, t[-1] - t) / 0.02)
-    return (x / np.max(np.abs(x)) * env * level).astype(np.float32)
+    """A voiced-like 'word' (falling pitch, gliding formant: speech never holds still); ``steady``: the same
+    harmonics at a constant pitch and colour (a tone, not a word)."""
+    return harmonic_burst(seconds, f0, level, steady)
 
 
 def word_stream(words: list[np.ndarray], pauses: list[float], noise_db: float = -55.0, seed: int = 0):
