@@ -26,7 +26,9 @@ def _add_train(sub):
     p.add_argument("--lr", type=float, default=3e-3)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or mps")
-    p.add_argument("--val-fraction", type=float, default=0.2)
+    p.add_argument("--val-fraction", type=float, default=0.2,
+                   help="share of groups that validate for early stopping; 0: no validation, train all "
+                        "files for exactly --epochs epochs and keep the last")
     p.add_argument("--val-groups", default=None, help="comma-separated speakers/sessions to validate on")
     p.add_argument("--exclude-groups", default=None,
                    help="comma-separated speakers/sessions to leave out entirely (e.g. a test speaker)")
@@ -120,7 +122,9 @@ def cmd_train(args) -> int:
     res = train(task, args.data, args.out, cfg, on_epoch=progress.epoch, on_batch=progress.batch,
                 log=progress.message, command="lstm-vault " + " ".join(sys.argv[1:]))
     if res.model_dir is not None:   # None on the non-zero ranks of a torchrun launch: rank 0 saves
-        progress.message(f"saved {res.model_dir}: best validation accuracy {res.best_val_acc * 100:.2f}% "
+        what = ("best validation accuracy" if res.validation.get("n") else
+                "no validation set; final training accuracy (augmented)")
+        progress.message(f"saved {res.model_dir}: {what} {res.best_val_acc * 100:.2f}% "
                          f"after {res.epochs_run} epochs in {res.seconds:.0f} s")
     return 0
 

@@ -236,7 +236,14 @@ def _train_process(task: TaskData, data_dir: str | os.PathLike, out_dir: str | o
     labels = sorted({e.label for e in examples} | {config.unknown_label})
     if len(labels) < 2:
         raise DatasetError(f"{data_dir}: need at least one label besides {config.unknown_label}")
-    train_ex, val_ex, split_desc = group_split(examples, config.val_fraction, config.seed, config.val_groups)
+    no_validation = config.val_fraction <= 0 and not config.val_groups
+    if no_validation:   # tiny data sets: every file trains, the epoch count is fixed (e.g. by cross-validation)
+        if config.workers > 0:
+            raise DatasetError("training without validation (--val-fraction 0) needs --workers 0")
+        train_ex, val_ex = list(examples), []
+        split_desc = f"no validation: all files train for {config.epochs} epochs and the last epoch is kept"
+    else:
+        train_ex, val_ex, split_desc = group_split(examples, config.val_fraction, config.seed, config.val_groups)
     log(f"{len(examples)} files, {len(labels)} labels; split {split_desc}: "
         f"{len(train_ex)} train / {len(val_ex)} validation; device {device}")
     clips = None
@@ -344,7 +351,7 @@ def _train_process(task: TaskData, data_dir: str | os.PathLike, out_dir: str | o
             val_acc = float(np.mean(np.asarray(val_pred) == np.asarray(val_targets)))
         else:
             val_loss, val_acc = tot_loss / max(1, tot_n), tot_ok / max(1, tot_n)
-        improved = val_acc > best_acc or (val_acc == best_acc and val_loss < best_loss)
+        improved = no_validation or val_acc > best_acc or (val_acc == best_acc and val_loss < best_loss)
         if improved:
             best_acc, best_loss, bad_epochs = val_acc, val_loss, 0
             best_state = {k: v.detach().clone() for k, v in net.state_dict().items()}
@@ -389,7 +396,7 @@ def _train_process(task: TaskData, data_dir: str | os.PathLike, out_dir: str | o
                 "torch": torch.__version__, "python": platform.python_version(),
                 "history": [asdict(h) for h in history],
             },
-            "metrics": {"validation_accuracy": validation["accuracy"],
+            "metrics": {"validation_accuracy": validation["accuracy"] if val_ex else None,
                         "validation_per_class": validation["per_class_accuracy"],
                         "validation_confusion": validation["confusion"]},
             "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),

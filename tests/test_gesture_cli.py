@@ -61,6 +61,25 @@ def test_train_eval_predict_trace(trained, capsys):
         assert tr["probabilities"].shape == (30, 3)
 
 
+def test_train_without_validation_runs_exactly_the_given_epochs(tmp_path, capsys):
+    """``--val-fraction 0``: every file trains for exactly ``--epochs`` (the gesture recipe, whose epoch count
+    comes from cross-validation on the training blocks), and the model says it had no validation set."""
+    rng = np.random.default_rng(1)
+    for label, d in DIRECTIONS.items():
+        (tmp_path / "data" / label).mkdir(parents=True)
+        for k in range(4):
+            np.savez(tmp_path / "data" / label / f"s{k}.npz", landmarks=swipe(rng, d))
+    assert main(["train", "--task", "gesture", "--data", str(tmp_path / "data"), "--out", str(tmp_path / "m"),
+                 "--epochs", "3", "--patience", "1", "--hidden", "8", "--layers", "1", "--val-fraction", "0",
+                 "--threads", "1", "--device", "cpu"]) == 0
+    assert "no validation set" in capsys.readouterr().err
+    meta = json.loads((tmp_path / "m" / "model.json").read_text())
+    t = meta["training"]
+    assert t["n_train"] == 8 and t["n_validation"] == 0 and t["epochs_run"] == 3
+    assert t["split"].startswith("no validation") and meta["metrics"]["validation_accuracy"] is None
+    assert meta["training"]["history"][-1]["epoch"] == 3 and t["config"]["val_fraction"] == 0
+
+
 def test_gestures_spots_a_swipe_between_idle_stretches(trained, capsys):
     rng = np.random.default_rng(9)
     gap = np.full((20, 2, 21, 3), np.nan, np.float32)
@@ -136,4 +155,4 @@ def test_shipped_model_on_held_out_arman_sequences(tmp_path):
     card = json.loads((model_dir / "heldout_eval.json").read_text())
     assert r["errors"] == [] and sum(sum(row) for row in r["confusion"]) == 36
     assert r["accuracy"] == pytest.approx(card["accuracy"])   # the card's number is reproducible
-    assert r["accuracy"] >= 0.85   # measured 86.1% (31/36); the 97% goal is not reached, see MODEL_CARD.md
+    assert r["accuracy"] >= 0.9    # measured 91.7% (33/36); the 97% goal is not reached, see MODEL_CARD.md
