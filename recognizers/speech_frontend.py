@@ -199,8 +199,6 @@ class StreamingLogMel:
         self._empty = torch.zeros(0, c.n_mels)
         self._alpha = c.mean_norm_alpha
         self._mean: np.ndarray | None = None     # running mean of each band (float64), None before any frame
-        self._keep_raw = False                   # push_pair: keep the frames before normalisation in _raw
-        self._raw: np.ndarray | None = None
 
     @property
     def feature_size(self) -> int:
@@ -219,17 +217,6 @@ class StreamingLogMel:
     def push(self, samples: np.ndarray) -> np.ndarray:
         """Append mono float32 samples at the configured rate; returns ``(new_frames, n_mels)``."""
         return self.push_tensor(samples).numpy()
-
-    def push_pair(self, samples: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """As :meth:`push`, returning ``(log-mel before the running-mean normalisation, frames)``: the
-        level-based voice activity detector needs the former (the same array when normalisation is off)."""
-        self._keep_raw = True
-        try:
-            frames = self.push_tensor(samples).numpy()
-        finally:
-            self._keep_raw = False
-        raw, self._raw = (self._raw, None) if self._raw is not None else (frames, None)
-        return raw, frames
 
     def push_tensor(self, samples: np.ndarray) -> torch.Tensor:
         """As :meth:`push`, the frames as a float32 CPU tensor (call under ``torch.inference_mode()`` to
@@ -257,8 +244,6 @@ class StreamingLogMel:
         self._fill = rest
         self.frames_emitted += n
         if self._alpha:
-            if self._keep_raw:
-                self._raw = frames.numpy()
             normed, self._mean = subtract_running_mean(frames.numpy(), self._alpha, self._mean)
             frames = torch.from_numpy(normed)
         return frames

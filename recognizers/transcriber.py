@@ -119,25 +119,19 @@ class Transcriber:
     def push(self, samples: Any) -> DecodedStep:
         """Append mono float32 samples at the model's rate (any block size)."""
         x = np.asarray(samples, dtype=np.float32).reshape(-1)
-        fe = self.recognizer.frontend
-        if hasattr(fe, "push_pair"):        # the VAD judges levels: log-mel before any mean normalisation
-            raw, frames = fe.push_pair(x)
-            return self._process(frames, raw)
-        frames = fe.push(x)
-        return self._process(frames, frames)
+        frames = self.recognizer.frontend.push(x)
+        return self._process(frames)
 
-    def push_frames(self, frames: np.ndarray, raw: np.ndarray | None = None) -> DecodedStep:
-        """Append frames computed elsewhere by the same frontend (``(n, n_mels)`` log-mel); ``raw``: the
-        same frames before the frontend's running-mean normalisation, when the model uses it."""
-        frames = np.asarray(frames, np.float32)
-        return self._process(frames, frames if raw is None else np.asarray(raw, np.float32))
+    def push_frames(self, frames: np.ndarray) -> DecodedStep:
+        """Append frames computed elsewhere by the same frontend (``(n, n_mels)`` log-mel)."""
+        return self._process(np.asarray(frames, np.float32))
 
-    def _process(self, frames: np.ndarray, raw: np.ndarray) -> DecodedStep:
+    def _process(self, frames: np.ndarray) -> DecodedStep:
         steps: list[StreamStep] = []
         events: list[RecognitionEvent] = []
         for i in range(frames.shape[0]):
             self._pending.append(frames[i])
-            upd = self.vad.push(raw[i:i + 1])
+            upd = self.vad.push(frames[i:i + 1])
             for start in upd.starts:
                 self._begin_word(start, steps)
             self.utterance_ends.extend(self.frame_start_s(k) for k in upd.utterance_ends)

@@ -213,21 +213,3 @@ def test_noise_and_tones_produce_no_words(digits):
     audio = np.concatenate([np.concatenate([p, np.zeros(SR // 2, np.float32)]) for p in parts])
     audio = audio + colored_noise(audio.size, rng, 1.0) * 1e-3
     assert transcribe_samples(Transcriber(digits, trace=False), audio) == []
-
-
-def test_running_mean_normalised_model_gets_the_same_words():
-    """With the frontend's running-mean normalisation the network sees normalised frames, but the VAD
-    still judges the raw levels: the same words, at the same times, as without it."""
-    net, meta = fixed_model()
-    plain = LoadedModel(path=None, network=net, meta=dict(meta, normalization={}), labels=LABELS)
-    normed_meta = dict(meta, normalization={}, frontend=LogMelConfig(mean_norm_s=1.0).to_json())
-    normed = LoadedModel(path=None, network=net, meta=normed_meta, labels=LABELS)
-    audio, _ = word_stream([burst(0.3), burst(0.45), burst(0.35)], [0.3, 0.25, 0.4], noise_db=-45.0)
-    a = [(e.label, e.start_s, e.end_s) for e in transcribe_samples(Transcriber(plain, trace=False), audio)]
-    b = [(e.label, e.start_s, e.end_s) for e in transcribe_samples(Transcriber(normed, trace=False), audio)]
-    assert len(a) == 3 and a == b
-    # and the network was given normalised frames
-    tr = Transcriber(normed, trace=True)
-    feats = np.concatenate([s.step.features for s in (tr.push(audio[i:i + 320]) for i in range(0, audio.size, 320))
-                            if s.step.n_frames])
-    assert abs(float(np.median(feats))) < 1.0      # raw log-mel of this audio sits far below zero
