@@ -70,4 +70,4 @@ class SpeechTaskData:
         if rng is not None:
             lo, hi = self.augmentation.tempo_range
             feats = augment.time_stretch(feats, float(np.exp(rng.uniform(np.log(lo), np.log(hi)))))
-        return self._logmel.finish(feats)
+        return feats

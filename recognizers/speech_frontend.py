@@ -13,7 +13,6 @@ from dataclasses import asdict, dataclass, fields
 import numpy as np
 import torch
 import torchaudio.functional as AF
-from scipy.signal import lfilter
 import torchaudio.transforms as T
 
 from .errors import ModelFileError
@@ -36,10 +35,6 @@ class LogMelConfig:
     n_mels: int = 40
     f_min_hz: float = 20.0
     f_max_hz: float = 4000.0
-    # > 0: subtract from each band its causal running mean with this time constant in seconds (a streaming
-    # form of cepstral mean normalisation: removes the microphone's and, partly, the voice's long-term
-    # spectral shape); 0: off
-    mean_norm_s: float = 0.0
 
     type: str = "logmel"
 
@@ -64,13 +59,6 @@ class LogMelConfig:
     def frames_per_second(self) -> float:
         return self.sample_rate_hz / self.hop_length
 
-    @property
-    def mean_norm_alpha(self) -> float:
-        """Per-frame decay of the running mean (0 when mean normalisation is off)."""
-        if self.mean_norm_s <= 0:
-            return 0.0
-        return math.exp(-1.0 / (self.mean_norm_s * self.frames_per_second))
-
     def to_json(self) -> dict:
         return asdict(self)
 
@@ -91,7 +79,7 @@ class LogMelConfig:
 
     def validate(self) -> None:
         ints = ("sample_rate_hz", "n_fft", "n_mels")
-        nums = ("win_ms", "hop_ms", "f_min_hz", "f_max_hz", "mean_norm_s")
+        nums = ("win_ms", "hop_ms", "f_min_hz", "f_max_hz")
         if (not all(isinstance(getattr(self, k), int) and not isinstance(getattr(self, k), bool) for k in ints)
                 or not all(isinstance(getattr(self, k), (int, float)) and not isinstance(getattr(self, k), bool)
                            and math.isfinite(getattr(self, k)) for k in nums)):
@@ -99,8 +87,7 @@ class LogMelConfig:
                                  f"numbers: {', '.join(nums)}): {self.to_json()}")
         ok = (8000 <= self.sample_rate_hz <= 96000 and 1 <= self.n_mels <= 256
               and 0 < self.hop_length <= self.win_length <= self.n_fft <= 8192
-              and 0 <= self.f_min_hz < self.f_max_hz <= self.sample_rate_hz / 2
-              and 0 <= self.mean_norm_s <= 600)
+              and 0 <= self.f_min_hz < self.f_max_hz <= self.sample_rate_hz / 2)
         if not ok:
             raise ModelFileError(f"inconsistent log-mel frontend settings: {self.to_json()}")
 
@@ -152,28 +139,7 @@ class LogMel:
 
     def __call__(self, samples: np.ndarray | torch.Tensor) -> np.ndarray:
         with torch.inference_mode():
-            return self.finish(self.mel_from_power(self.power(samples)).numpy())
-
-    def finish(self, feats: np.ndarray) -> np.ndarray:
-        """The last stage of the features: running-mean normalisation when configured (from the first
-        frame on, as a stream that starts with these frames), else ``feats`` unchanged."""
-        alpha = self.config.mean_norm_alpha
-        if alpha == 0.0 or feats.shape[0] == 0:
-            return feats
-        return subtract_running_mean(feats, alpha, None)[0]
-
-
-def subtract_running_mean(feats: np.ndarray, alpha: float, mean: np.ndarray | None
-                          ) -> tuple[np.ndarray, np.ndarray]:
-    """``y_t = x_t - m_t`` with ``m_t = alpha m_{t-1} + (1 - alpha) x_t`` per band, for ``(frames, bands)``.
-
-    ``mean`` is ``m`` before the first frame (float64, carried from the previous call); None starts from
-    the first frame itself (``m_0 = x_0``). Returns ``(y as float32, m after the last frame)``; chunked
-    calls give the frames one call gives (the same recursion, in float64)."""
-    x = np.asarray(feats, np.float64)
-    start = x[0] if mean is None else mean
-    m = lfilter([1.0 - alpha], [1.0, -alpha], x, axis=0, zi=(alpha * start)[None, :])[0]
-    return (x - m).astype(np.float32), m[-1].copy()
+            return self.mel_from_power(self.power(samples)).numpy()
 
 
 class StreamingLogMel:
@@ -197,8 +163,6 @@ class StreamingLogMel:
         self._padded_window[left:left + c.win_length] = self._window
         self._fb = self.offline.mel.fb
         self._empty = torch.zeros(0, c.n_mels)
-        self._alpha = c.mean_norm_alpha
-        self._mean: np.ndarray | None = None     # running mean of each band (float64), None before any frame
 
     @property
     def feature_size(self) -> int:
@@ -212,7 +176,6 @@ class StreamingLogMel:
     def reset(self) -> None:
         self._fill = 0
         self.frames_emitted = 0
-        self._mean = None
 
     def push(self, samples: np.ndarray) -> np.ndarray:
         """Append mono float32 samples at the configured rate; returns ``(new_frames, n_mels)``."""
@@ -243,9 +206,6 @@ class StreamingLogMel:
         self._store[:rest] = self._store[n * hop:total]      # memmove semantics: overlap is safe
         self._fill = rest
         self.frames_emitted += n
-        if self._alpha:
-            normed, self._mean = subtract_running_mean(frames.numpy(), self._alpha, self._mean)
-            frames = torch.from_numpy(normed)
         return frames
 
     def _frames(self, buf: np.ndarray) -> torch.Tensor:
