@@ -80,9 +80,9 @@ def load_audio(path: str | os.PathLike, sample_rate_hz: int = 16000,
         raise AudioFileError(f"{p}: not a readable audio file ({msg})") from None
     if data.shape[0] == 0:
         raise AudioFileError(f"{p}: contains no audio samples")
-    mono = to_mono(data)
-    if not np.all(np.isfinite(mono)):
+    if not np.all(np.isfinite(data)):     # checked before the downmix, which would turn inf + -inf into NaN
         raise AudioFileError(f"{p}: contains invalid (NaN or infinite) samples")
+    mono = to_mono(data)
     return resample(mono, rate, sample_rate_hz)
 
 
