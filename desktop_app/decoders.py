@@ -35,7 +35,8 @@ def make_decoder(model: LoadedModel, device: str = "cpu") -> tuple[Decoder, str]
             from recognizers.transcriber import Transcriber
         except ImportError:
             return FrameProbabilities(model, device), "word decoder not installed: showing per-frame scores"
-        dec = Transcriber(model)
+        from recognizers.connected import ConnectedTranscriber, is_ctc_model
+        dec = ConnectedTranscriber(model) if is_ctc_model(model) else Transcriber(model)
     else:
         try:
             from recognizers.gesture_decoder import GestureSpotter

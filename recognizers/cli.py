@@ -91,7 +91,7 @@ def _load_extra_commands() -> None:
     if _EXTRA_COMMANDS:
         return
     for mod in ("recognizers.gesture_cli", "recognizers.transcribe_cli", "recognizers.bench",
-                "recognizers.export_cli"):
+                "recognizers.export_cli", "recognizers.connected_cli"):
         try:
             m = importlib.import_module(mod)
         except ImportError:

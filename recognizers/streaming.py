@@ -39,6 +39,19 @@ class StreamStep:
         return int(self.features.shape[0])
 
 
+def merge_steps(steps: list[StreamStep], frame_index: int, n_features: int, n_classes: int) -> StreamStep:
+    """One step for several consecutive ones (the frames in order); an empty step at ``frame_index`` if
+    none has frames."""
+    steps = [s for s in steps if s.n_frames]
+    if not steps:
+        return StreamStep(frame_index, np.zeros((0, n_features), np.float32), np.zeros((0, n_classes), np.float32))
+    if len(steps) == 1:
+        return steps[0]
+    gates = {k: np.concatenate([s.gates[k] for s in steps]) for k in steps[0].gates}
+    return StreamStep(steps[0].frame_index, np.concatenate([s.features for s in steps]),
+                      np.concatenate([s.probabilities for s in steps]), gates)
+
+
 class StreamingRecognizer:
     """Stateful step-by-step recogniser. Thread-safe: ``push`` and ``set_device`` may come from different
     threads (the app switches device without stopping the stream)."""

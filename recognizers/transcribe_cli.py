@@ -1,7 +1,8 @@
 """``lstm-vault transcribe --model MODEL_DIR AUDIO [--json]``: the running transcript of a recording.
 
-The file is pushed through :class:`recognizers.transcriber.Transcriber` in small blocks, exactly as a
-microphone stream would be, so the CLI and the app's live transcript give the same words.
+The file is pushed through :class:`recognizers.transcriber.Transcriber` (or, for a connected-digit CTC
+model, :class:`recognizers.connected.ConnectedTranscriber`) in small blocks, exactly as a microphone
+stream would be, so the CLI and the app's live transcript give the same words.
 """
 from __future__ import annotations
 
@@ -35,7 +36,13 @@ def run(args) -> int:
     import torch
     torch.set_num_threads(1)  # pushes of a few frames: more threads only contend on a busy machine
     model = load_model(args.model, task="speech", device=resolve_device(args.device))
-    tr = Transcriber(model, TranscriberConfig(min_confidence=args.min_confidence), trace=False)
+    from .connected import ConnectedDecoderConfig, ConnectedTranscriber, is_ctc_model
+    if is_ctc_model(model):     # connected digits: the network itself places the digits
+        thr = args.min_confidence if args.min_confidence is not None else float(
+            (model.meta.get("decoder") or {}).get("reject_threshold", 0.5) or 0.5)
+        tr = ConnectedTranscriber(model, ConnectedDecoderConfig(min_confidence=thr), trace=False)
+    else:
+        tr = Transcriber(model, TranscriberConfig(min_confidence=args.min_confidence), trace=False)
     samples = load_audio(args.audio, tr.sample_rate_hz)
     events = transcribe_samples(tr, samples, args.block_ms)
     if args.json:

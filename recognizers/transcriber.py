@@ -28,7 +28,7 @@ import numpy as np
 from .errors import VaultError
 from .events import DecodedStep, RecognitionEvent
 from .model_files import LoadedModel
-from .streaming import StreamingRecognizer, StreamStep
+from .streaming import StreamingRecognizer, StreamStep, merge_steps
 from .vad import VadConfig, VadSegment, VoiceActivityDetector
 
 
@@ -217,15 +217,7 @@ class Transcriber:
 
     def _merge(self, steps: list[StreamStep]) -> StreamStep:
         """One step for the whole push (what the GUI draws): the frames the network ran, in order."""
-        steps = [s for s in steps if s.n_frames]
-        if not steps:
-            return StreamStep(self._fed, np.zeros((0, self.recognizer.model.network.arch.input_size), np.float32),
-                              np.zeros((0, len(self.labels)), np.float32))
-        if len(steps) == 1:
-            return steps[0]
-        gates = {k: np.concatenate([s.gates[k] for s in steps]) for k in steps[0].gates}
-        return StreamStep(steps[0].frame_index, np.concatenate([s.features for s in steps]),
-                          np.concatenate([s.probabilities for s in steps]), gates)
+        return merge_steps(steps, self._fed, self.recognizer.model.network.arch.input_size, len(self.labels))
 
 
 def transcribe_samples(transcriber: Transcriber, samples: np.ndarray, block_ms: float = 20.0
