@@ -140,12 +140,22 @@ def make_task_data(task: str, f_max: float | None = None):
     return GestureTaskData()
 
 
+def _refuse_ctc(model) -> None:
+    """``eval`` and ``predict`` classify whole clips; a connected-digit (CTC) model reads strings instead."""
+    from .errors import VaultError
+    if str((model.meta.get("decoder") or {}).get("type", "")) == "ctc":
+        raise VaultError(f"{model.path}: a connected-digit (CTC) model reads digit strings: use "
+                         f"'lstm-vault transcribe --model {model.path} AUDIO' or "
+                         f"'python -m recognizers.bench_connected'")
+
+
 def cmd_eval(args) -> int:
     from .evaluate import evaluate
     from .metrics import format_report
     from .model_files import load_model
     from .train import resolve_device
     model = load_model(args.model, device=resolve_device(args.device))
+    _refuse_ctc(model)
     r = evaluate(model, args.data)
     if args.json:
         print(json.dumps(r))
@@ -157,7 +167,9 @@ def cmd_eval(args) -> int:
 def cmd_predict(args) -> int:
     from .model_files import load_model
     from .recognizer import Recognizer
-    rec = Recognizer(load_model(args.model))
+    model = load_model(args.model)
+    _refuse_ctc(model)
+    rec = Recognizer(model)
     p = rec.predict_file(args.file, k=max(1, args.top))
     if args.json:
         print(json.dumps({"file": args.file, "label": p.label, "confidence": p.confidence,

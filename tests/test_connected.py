@@ -165,3 +165,15 @@ def test_the_app_picks_the_connected_decoder_for_ctc_models():
     from desktop_app.decoders import make_decoder
     dec, note = make_decoder(loud_is_three_model())
     assert isinstance(dec, ConnectedTranscriber) and note == ""
+
+
+def test_eval_and_predict_refuse_a_ctc_model_with_one_line(tmp_path, capsys):
+    model = loud_is_three_model()
+    folder = save_model(tmp_path / "loud3", model.network, {k: v for k, v in model.meta.items()
+                                                             if k != "normalization"})
+    wav = tmp_path / "a.wav"
+    sf.write(wav, harmonic_burst(0.3), SR)
+    assert cli_main(["predict", "--model", str(folder), str(wav)]) == 2
+    assert cli_main(["eval", "--model", str(folder), "--data", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("connected-digit (CTC) model") == 2 and "Traceback" not in err
