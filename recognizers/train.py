@@ -79,6 +79,7 @@ class EpochReport:
     best_val_acc: float
     seconds: float
     eta_s: float
+    validated: bool = True          # False: no validation set (--val-fraction 0); val_* repeat training figures
 
 
 @dataclass
@@ -152,10 +153,11 @@ class TerminalProgress:
     def epoch(self, r: EpochReport) -> None:
         if self.tty:
             self.stream.write("\r")
+        val = (f"val loss {r.val_loss:.3f}  val {r.val_acc * 100:5.1f}%  best {r.best_val_acc * 100:5.1f}%  "
+               if r.validated else "no validation set  ")
         self.stream.write(
             f"epoch {r.epoch:3d}/{r.epochs}  loss {r.train_loss:.3f}  train {r.train_acc * 100:5.1f}%  "
-            f"val loss {r.val_loss:.3f}  val {r.val_acc * 100:5.1f}%  best {r.best_val_acc * 100:5.1f}%  "
-            f"{r.seconds:5.1f}s/epoch  ETA \u2264{_fmt_s(r.eta_s)}\n")
+            f"{val}{r.seconds:5.1f}s/epoch  ETA \u2264{_fmt_s(r.eta_s)}\n")
         self.stream.flush()
 
     def message(self, text: str) -> None:
@@ -360,7 +362,8 @@ def _train_process(task: TaskData, data_dir: str | os.PathLike, out_dir: str | o
         epoch_times.append(time.time() - t0)
         remaining = config.epochs - epoch  # an upper bound: early stopping may end sooner
         rep = EpochReport(epoch, config.epochs, tot_loss / max(1, tot_n), tot_ok / max(1, tot_n),
-                          val_loss, val_acc, best_acc, epoch_times[-1], remaining * float(np.median(epoch_times)))
+                          val_loss, val_acc, best_acc, epoch_times[-1], remaining * float(np.median(epoch_times)),
+                          validated=not no_validation)
         history.append(rep)
         if on_epoch:
             on_epoch(rep)

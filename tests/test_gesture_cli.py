@@ -72,12 +72,15 @@ def test_train_without_validation_runs_exactly_the_given_epochs(tmp_path, capsys
     assert main(["train", "--task", "gesture", "--data", str(tmp_path / "data"), "--out", str(tmp_path / "m"),
                  "--epochs", "3", "--patience", "1", "--hidden", "8", "--layers", "1", "--val-fraction", "0",
                  "--threads", "1", "--device", "cpu"]) == 0
-    assert "no validation set" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "no validation set" in err
+    assert not [line for line in err.splitlines() if line.startswith("epoch") and " val " in line]
     meta = json.loads((tmp_path / "m" / "model.json").read_text())
     t = meta["training"]
     assert t["n_train"] == 8 and t["n_validation"] == 0 and t["epochs_run"] == 3
     assert t["split"].startswith("no validation") and meta["metrics"]["validation_accuracy"] is None
     assert meta["training"]["history"][-1]["epoch"] == 3 and t["config"]["val_fraction"] == 0
+    assert meta["training"]["history"][-1]["validated"] is False
 
 
 def test_gestures_spots_a_swipe_between_idle_stretches(trained, capsys):
