@@ -138,3 +138,17 @@ def test_stepper_leaves_the_callers_state_alone():
     np.testing.assert_allclose(probs, torch.softmax(logits[0], -1).numpy(), atol=TOL, rtol=0)
     np.testing.assert_allclose(h2, state.h[:, 0].numpy(), atol=TOL, rtol=0)
     np.testing.assert_allclose(c2, state.c[:, 0].numpy(), atol=TOL, rtol=0)
+
+
+def test_a_device_change_mid_stream_keeps_the_state():
+    """set_device (the app's device picker) hands the NumPy state over to torch and back."""
+    model = _model(11)
+    audio = _audio(seed=12)
+    want_p, _ = _offline(model, audio)
+    rec = StreamingRecognizer(model, trace=False)
+    steps = []
+    for k, s in enumerate(range(0, audio.size, 320)):
+        if k in (20, 45):
+            rec.set_device("cpu")
+        steps.append(rec.push(audio[s:s + 320]))
+    np.testing.assert_allclose(np.concatenate([s.probabilities for s in steps]), want_p, atol=TOL, rtol=0)
