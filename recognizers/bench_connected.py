@@ -17,36 +17,23 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
 
 import numpy as np
 
-from . import augment
-from .bench_transcription import align_counts, build_non_speech_stream, run_stream, unseen_speakers
+from .bench_transcription import (align_counts, build_non_speech_stream, build_word_stream, run_stream,
+                                  unseen_speakers)
 from .connected import ConnectedConfig, ConnectedDecoderConfig, ConnectedTranscriber, DigitPool, make_sequence
 
 
 def build_string_stream(pool: DigitPool, n_strings: int, rng: np.random.Generator, sr: int,
                         snr_db: float | None) -> tuple[np.ndarray, list[tuple[float, float, list[str]]]]:
+    """``n_strings`` digit strings (no pauses inside) in one stream, 0.5–1.5 s apart, in white, pink or brown
+    noise at ``snr_db``: the audio and ``(start_s, end_s, digits)`` of each string."""
     cfg = ConnectedConfig(min_digits=2, max_digits=5, gap_ms=(-20.0, 40.0), lead_s=(0.0, 0.0))
-    parts, refs, pos = [np.zeros(sr // 2, np.float32)], [], sr // 2
-    energy, count = 0.0, 0
-    for _ in range(n_strings):
-        x, digits = make_sequence(pool, pool.speakers, rng, sr, cfg, augmented=False)
-        x = (x * 10 ** (rng.uniform(-12, 0) / 20)).astype(np.float32)
-        refs.append((pos / sr, (pos + x.size) / sr, digits))
-        energy += float(np.sum(x.astype(np.float64) ** 2))
-        count += x.size
-        gap = int(rng.uniform(0.5, 1.5) * sr)
-        parts += [x, np.zeros(gap, np.float32)]
-        pos += x.size + gap
-    audio = np.concatenate(parts)
-    if snr_db is None:
-        audio = audio + 1e-5 * rng.standard_normal(audio.size).astype(np.float32)
-    else:
-        noise = augment.colored_noise(audio.size, rng, float(rng.choice([0.0, 1.0, 2.0])))
-        audio = audio + noise * np.float32(np.sqrt(energy / max(1, count) / 10 ** (snr_db / 10)))
-    return np.clip(audio, -1, 1).astype(np.float32), refs
+    strings = [make_sequence(pool, pool.speakers, rng, sr, cfg, augmented=False) for _ in range(n_strings)]
+    audio, refs = build_word_stream([(" ".join(ds), x) for x, ds in strings], rng, sr, pause_s=(0.5, 1.5),
+                                    snr_db=snr_db, noise_colour=float(rng.choice([0.0, 1.0, 2.0])))
+    return audio, [(r.start_s, r.end_s, r.label.split()) for r in refs]
 
 
 def score(refs, events, emitted_at) -> dict:
@@ -81,12 +68,11 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(1)
     from .model_files import load_model
     model = load_model(args.model, task="speech")
-    thr = args.min_confidence if args.min_confidence is not None else float(
-        (model.meta.get("decoder") or {}).get("reject_threshold", 0.5) or 0.5)
-    tr = ConnectedTranscriber(model, ConnectedDecoderConfig(min_confidence=thr), trace=False)
+    tr = ConnectedTranscriber(model, ConnectedDecoderConfig(min_confidence=args.min_confidence), trace=False)
+    thr = tr.min_confidence
     sr = tr.sample_rate_hz
     speakers = unseen_speakers(model)
-    pool = DigitPool.from_folder(args.data, sr, groups=set(speakers))
+    pool = DigitPool.from_folder(args.data, sr, groups=set(speakers), other_words=True)
     if not pool.speakers:
         print(f"{args.data}: no digit clips of the model's unseen speakers {speakers}", file=sys.stderr)
         return 2
@@ -99,15 +85,11 @@ def main(argv: list[str] | None = None) -> int:
         r = score(refs, events, emitted_at)
         r.update(snr_db=snr_db, real_time_factor=wall / (audio.size / sr))
         out["results"].append(r)
-    others = DigitPool.from_folder(args.data, sr, groups=set(speakers), other_words=True).others()
+    others = pool.others()
     if others:      # words outside the vocabulary, one after another with pauses: every digit read is wrong
-        rng = np.random.default_rng(args.seed + 1)
-        parts = [np.zeros(sr // 2, np.float32)]
-        for w in others:
-            parts += [(w * 10 ** (rng.uniform(-12, 0) / 20)).astype(np.float32),
-                      np.zeros(int(rng.uniform(0.5, 1.0) * sr), np.float32)]
-        audio = np.concatenate(parts) + 1e-5 * rng.standard_normal(sum(p.size for p in parts)).astype(np.float32)
-        events, _, _, _ = run_stream(tr, audio.astype(np.float32), 10.0)
+        audio, _ = build_word_stream([("", w) for w in others], np.random.default_rng(args.seed + 1), sr,
+                                     pause_s=(0.5, 1.0))
+        events, _, _, _ = run_stream(tr, audio, 10.0)
         out["out_of_vocabulary"] = {"words": len(others), "digits_read": len(events)}
     if args.non_speech_minutes > 0:
         audio = build_non_speech_stream(args.non_speech_minutes * 60, np.random.default_rng(99), sr)

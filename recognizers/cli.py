@@ -142,8 +142,9 @@ def make_task_data(task: str, f_max: float | None = None):
 
 def _refuse_ctc(model) -> None:
     """``eval`` and ``predict`` classify whole clips; a connected-digit (CTC) model reads strings instead."""
+    from .connected import is_ctc_model
     from .errors import VaultError
-    if str((model.meta.get("decoder") or {}).get("type", "")) == "ctc":
+    if is_ctc_model(model):
         raise VaultError(f"{model.path}: a connected-digit (CTC) model reads digit strings: use "
                          f"'lstm-vault transcribe --model {model.path} AUDIO' or "
                          f"'python -m recognizers.bench_connected'")

@@ -27,6 +27,7 @@ import torch
 
 from . import augment
 from .audio_io import AUDIO_EXTENSIONS, load_audio
+from .bench_transcription import align_counts
 from .errors import DatasetError
 from .events import DecodedStep, RecognitionEvent
 from .model_files import UNKNOWN_LABEL, LoadedModel, load_model, save_model
@@ -174,15 +175,9 @@ def ctc_greedy(probs: np.ndarray, blank: int) -> list[tuple[int, int, int, float
     return out
 
 
-def edit_counts(ref: list[str], hyp: list[str]) -> tuple[int, int, int]:
-    """(substitutions, deletions, insertions) of the minimum edit alignment."""
-    from .bench_transcription import align_counts
-    return align_counts(ref, hyp)
-
-
 @dataclass
 class ConnectedDecoderConfig:
-    min_confidence: float = 0.5
+    min_confidence: float | None = None  # None: model.json's decoder.reject_threshold, else 0.5
     reset_after_ms: float = 500.0       # zero the LSTM state after this much silence (as training starts)
     max_string_ms: float = 15000.0
     heard_within_ms: float = 400.0      # a digit needs the detector active this recently (a unidirectional
@@ -211,7 +206,10 @@ class ConnectedTranscriber:
         # a digit string is one long "word" to the detector: no 1.5 s limit on it
         self.vad = VoiceActivityDetector(VadConfig(hop_ms=fe.hop_ms, max_word_ms=self.config.max_string_ms))
         self.blank = model.labels.index((model.meta.get("decoder") or {}).get("blank", UNKNOWN_LABEL))
-        self.min_confidence = self.config.min_confidence
+        thr = self.config.min_confidence
+        if thr is None:
+            thr = float((model.meta.get("decoder") or {}).get("reject_threshold", 0.0) or 0.0) or 0.5
+        self.min_confidence = thr
         self._hop_s = fe.hop_length / fe.sample_rate_hz
         self._span_s = fe.span_length / fe.sample_rate_hz
         self._reset_frames = int(round(self.config.reset_after_ms / 1000 / self._hop_s))
@@ -345,7 +343,7 @@ def evaluate_sequences(net, seqs: list[tuple[np.ndarray, list[str]]], labels: li
         for f, digits in seqs:
             logits, _, _ = net(torch.from_numpy(f)[None])
             hyp = [labels[c] for c, *_ in ctc_greedy(torch.softmax(logits[0], -1).numpy(), blank)]
-            ds, dd, di = edit_counts(digits, hyp)
+            ds, dd, di = align_counts(digits, hyp)
             n, s, d, i = n + len(digits), s + ds, d + dd, i + di
             exact += hyp == digits
     return {"digit_accuracy": (n - s - d - i) / max(1, n), "string_accuracy": exact / max(1, len(seqs)),

@@ -50,6 +50,7 @@ class NumpyStepper:
             v = np.zeros(w.shape[1], np.float32)
             v[-1] = 1.0
             self._v.append(v)
+        self._gate_keys = [tuple(f"layer{k}_{name}" for name in GATE_NAMES) for k in range(len(self.layers))]
         self._z = np.empty(4 * H, np.float32)
         self._g = np.empty(H, np.float32)
         self._tmp = np.empty(H, np.float32)
@@ -70,7 +71,7 @@ class NumpyStepper:
             self._v[k][n_in:n_in + H] = h[k]
         gates: dict[str, np.ndarray] = {}
         if trace:
-            gates = {f"layer{k}_{name}": np.empty((n, H), np.float32) for k in range(L) for name in GATE_NAMES}
+            gates = {key: np.empty((n, H), np.float32) for keys in self._gate_keys for key in keys}
         logits = np.empty((n, self.head.shape[0]), np.float32)
         v_last = self._v[-1][self.layers[-1][1]:]             # (h, 1) of the last layer
         z, g, tmp = self._z, self._g, self._tmp
@@ -90,14 +91,9 @@ class NumpyStepper:
                 np.multiply(z[3 * H:], tmp, out=hk)          # h into this layer's recurrent slot
                 if k + 1 < L:
                     self._v[k + 1][:H] = hk                  # and into the next layer's input
-                if trace:
-                    p = f"layer{k}_"
-                    gates[p + "i"][t] = z[:H]
-                    gates[p + "f"][t] = z[H:2 * H]
-                    gates[p + "g"][t] = g
-                    gates[p + "o"][t] = z[3 * H:]
-                    gates[p + "c"][t] = ck
-                    gates[p + "h"][t] = hk
+                if trace:       # GATE_NAMES order: i, f, g, o, c, h
+                    for key, v in zip(self._gate_keys[k], (z[:H], z[H:2 * H], g, z[3 * H:], ck, hk)):
+                        gates[key][t] = v
             np.dot(self.head, v_last, out=logits[t])
         logits -= logits.max(axis=1, keepdims=True)
         probs = np.exp(logits)

@@ -157,10 +157,9 @@ class StreamingLogMel:
         self._fill = 0                  # pending samples in _store[:_fill]
         self.frames_emitted = 0
         c = self.config
-        self._window = self.offline.spectrogram.window
         self._padded_window = torch.zeros(c.n_fft)
         left = (c.n_fft - c.win_length) // 2
-        self._padded_window[left:left + c.win_length] = self._window
+        self._padded_window[left:left + c.win_length] = self.offline.spectrogram.window
         self._fb = self.offline.mel.fb
         self._empty = torch.zeros(0, c.n_mels)
 

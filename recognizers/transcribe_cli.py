@@ -38,9 +38,7 @@ def run(args) -> int:
     model = load_model(args.model, task="speech", device=resolve_device(args.device))
     from .connected import ConnectedDecoderConfig, ConnectedTranscriber, is_ctc_model
     if is_ctc_model(model):     # connected digits: the network itself places the digits
-        thr = args.min_confidence if args.min_confidence is not None else float(
-            (model.meta.get("decoder") or {}).get("reject_threshold", 0.5) or 0.5)
-        tr = ConnectedTranscriber(model, ConnectedDecoderConfig(min_confidence=thr), trace=False)
+        tr = ConnectedTranscriber(model, ConnectedDecoderConfig(min_confidence=args.min_confidence), trace=False)
     else:
         tr = Transcriber(model, TranscriberConfig(min_confidence=args.min_confidence), trace=False)
     samples = load_audio(args.audio, tr.sample_rate_hz)
