@@ -99,6 +99,14 @@ def test_silence_gives_nothing_and_the_state_restarts_after_a_pause():
     ev = [e for s in range(0, SR // 2 + 8000, 320)
           for e in tr.push(np.concatenate([np.zeros(SR // 2, np.float32), harmonic_burst(0.5)])[s:s + 320]).events]
     assert ev == [] and [e.label for e in tr.flush()] == ["3"]
+    # after a word and reset_after_ms of silence the LSTM state is zeroed, once (not again and again)
+    tr.reset()
+    resets = []
+    reset_state = tr.recognizer.reset_state
+    tr.recognizer.reset_state = lambda: (resets.append(tr._frame), reset_state())
+    audio, _ = stream([harmonic_burst(0.3)], [1.5])
+    transcribe_samples(tr, audio)
+    assert len(resets) == 1
 
 
 def test_single_word_models_are_refused_and_cli_transcribes_with_ctc(tmp_path, capsys):
