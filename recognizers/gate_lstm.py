@@ -4,7 +4,8 @@ Each layer is a fused ``nn.LSTM`` (cuDNN on GPU, oneDNN/ATen kernels on CPU), so
 costs what PyTorch's LSTM costs. When a trace is requested, the gates are *recomputed* from the layer's
 weights, its input and the hidden states ``nn.LSTM`` returned: with ``h_{t-1}`` known for every step, the
 pre-activations of all steps come out of two matrix products, and the cell-state recurrence
-``c_t = f_t * c_{t-1} + i_t * g_t`` is linear in ``c``, so it is solved for all steps at once by a parallel
+``c_t = f_t * c_{t-1} + i_t * g_t`` is left: on CPU a compiled loop (:mod:`recognizers.cell_kernel`, numba)
+runs it in microseconds; elsewhere, or without numba, it is solved for all steps at once by a parallel
 prefix scan (:func:`cell_scan`, ``log2(time)`` element-wise passes instead of one small op per step).
 
 Streaming pushes chunks of one or two frames, where the fixed cost of an ``nn.LSTM`` call (on CPU oneDNN
@@ -22,6 +23,8 @@ from dataclasses import dataclass
 
 import torch
 from torch import nn
+
+from . import cell_kernel
 
 GATE_NAMES = ("i", "f", "g", "o", "c", "h")
 STEP_FRAMES = 8     # chunks this short (and no autograd) are stepped directly instead of calling nn.LSTM
@@ -120,7 +123,7 @@ class GateLSTM(nn.Module):
             raise ValueError(f"GateLSTM expects (batch, time, {self.input_size}), got {tuple(x.shape)}")
         if state is None:
             state = self.initial_state(x.shape[0], x.device, x.dtype)
-        hs, cs, traces = [], [], [] if trace else None
+        hs, cs, pending, traces = [], [], [], [] if trace else None
         # never while tracing or compiling (ONNX export): the step loop would fix the time length
         step = (x.shape[1] <= STEP_FRAMES and not torch.is_grad_enabled() and not torch.jit.is_tracing()
                 and not torch.compiler.is_compiling())
@@ -132,15 +135,16 @@ class GateLSTM(nn.Module):
                 if trace:
                     traces.append(tr)
             else:
-                out, (hn, cn) = lstm(layer_in, (h0[None].contiguous(), c0[None].contiguous()))
-                hn, cn = hn[0], cn[0]
+                out, hn, cn = _run_lstm(lstm, layer_in, h0, c0)
                 if trace:
-                    traces.append(self._recompute(lstm, layer_in, out, h0, c0))
+                    pending.append((lstm, layer_in, out, h0, c0))
             hs.append(hn)
             cs.append(cn)
             layer_in = out
             if self.training and self.dropout > 0 and k < self.num_layers - 1:
                 layer_in = nn.functional.dropout(layer_in, self.dropout, training=True)
+        if pending:     # recomputed after all nn.LSTM calls, which then run with their weights still cached
+            traces += [self._recompute(*args) for args in pending]
         return layer_in, LSTMState(torch.stack(hs, 0), torch.stack(cs, 0)), traces
 
     @staticmethod
@@ -180,22 +184,59 @@ class GateLSTM(nn.Module):
         return out, h, c, tr
 
     @staticmethod
-    @torch.no_grad()
     def _recompute(lstm: nn.LSTM, x: torch.Tensor, out: torch.Tensor, h0: torch.Tensor, c0: torch.Tensor
                    ) -> LayerTrace:
         """Gates of one layer from its weights, input and the hidden states nn.LSTM produced."""
+        if torch.is_grad_enabled():
+            with torch.no_grad():
+                return GateLSTM._recompute(lstm, x, out, h0, c0)
         H = lstm.hidden_size
-        B, T, _ = x.shape
-        h_prev = torch.cat([h0.unsqueeze(1), out[:, :-1]], dim=1)
+        B, T, n_in = x.shape
         # all pre-activations [x_t, h_{t-1}] @ [W_ih | W_hh]^T + b in one matrix product, with the candidate
         # rows doubled (exact: a power of two), so that one sigmoid gives i, f, o and sigmoid(2 z_g), and
         # g = tanh(z_g) = 2 sigmoid(2 z_g) - 1 (equal to float rounding; on CPU tanh costs ten times sigmoid)
-        xh = torch.cat([x, h_prev.to(x.dtype)], dim=2).reshape(B * T, -1)
-        s = _packed_linear(lstm, xh).view(B, T, 4 * H).sigmoid_()
-        i, f, o = s[..., :H], s[..., H:2 * H], s[..., 3 * H:]   # PyTorch's gate order i, f, g, o
-        g = s[..., 2 * H:3 * H].mul_(2).sub_(1)
-        c = cell_scan(f, i * g, c0)
-        return LayerTrace(i=i, f=f, g=g, o=o, c=c, h=out.detach())
+        kernels = (cell_kernel.available_kernel() if x.device.type == "cpu" and x.dtype == torch.float32
+                   else None)
+        xh = torch.empty(B, T, n_in + H, dtype=x.dtype, device=x.device)
+        if kernels is not None:
+            cells, pack_inputs = kernels
+            pack_inputs(x.contiguous().numpy(), h0.to(x.dtype).contiguous().numpy(), out.contiguous().numpy(),
+                        xh.numpy())
+        else:
+            xh[:, :, :n_in] = x
+            xh[:, 0, n_in:] = h0
+            xh[:, 1:, n_in:] = out[:, :-1]
+        packed = _packed_weights(lstm, xh)
+        if kernels is not None and packed.onednn:
+            # sigmoid fused into oneDNN's matrix multiply, then the compiled loop writes every g_t and c_t
+            # (no torch op per step or per scan pass)
+            s = torch.ops.mkldnn._linear_pointwise(xh.view(B * T, -1), packed.weight, packed.bias,
+                                                   "sigmoid", [], "").view(B, T, 4 * H)
+            c, g = torch.empty(B, T, H), torch.empty(B, T, H)
+            cells(s.numpy(), c0.to(s.dtype).contiguous().numpy(), c.numpy(), g.numpy())
+        else:
+            s = _packed_linear(lstm, xh.view(B * T, -1), sigmoid=True).view(B, T, 4 * H)
+            g = s[..., 2 * H:3 * H].mul_(2).sub_(1)
+            c = cell_scan(s[..., H:2 * H], s[..., :H] * g, c0)
+        # PyTorch's gate order i, f, g, o
+        return LayerTrace(i=s[..., :H], f=s[..., H:2 * H], g=g, o=s[..., 3 * H:], c=c, h=out.detach())
+
+
+def _run_lstm(lstm: nn.LSTM, x: torch.Tensor, h0: torch.Tensor, c0: torch.Tensor
+              ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """One single-layer ``nn.LSTM`` over ``x`` from ``(h0, c0)`` (each ``(batch, units)``).
+
+    On CPU without autograd this calls the fused kernel that ``nn.LSTM.forward`` ends in (``_VF.lstm`` with
+    the module's own flat weight list) directly: the module's Python wrapper costs about 12 µs a call,
+    4 % of a 100-frame layer and 15 % of a 2-frame one. Everywhere else (GPU, training) the module runs."""
+    hx = (h0[None].contiguous(), c0[None].contiguous())
+    if x.device.type == "cpu" and not torch.is_grad_enabled() and not lstm.training:
+        flat = getattr(lstm, "_flat_weights", None)
+        if flat is not None and len(flat) == 4 and lstm.batch_first:
+            out, hn, cn = torch._VF.lstm(x, hx, flat, True, 1, 0.0, False, False, True)
+            return out, hn[0], cn[0]
+    out, (hn, cn) = lstm(x, hx)
+    return out, hn[0], cn[0]
 
 
 def _summed_bias(lstm: nn.LSTM) -> torch.Tensor:
@@ -214,17 +255,18 @@ class _Packed:
     """``[W_ih | W_hh]`` of one layer with the candidate rows doubled, and the summed bias likewise, ready
     for one matrix product; on CPU packed once for oneDNN's matrix multiply (see :func:`_packed_linear`)."""
 
-    __slots__ = ("key", "weight", "bias", "onednn")
+    __slots__ = ("params", "versions", "device", "dtype", "weight", "bias", "onednn")
 
-    def __init__(self, key, weight, bias, onednn):
-        self.key, self.weight, self.bias, self.onednn = key, weight, bias, onednn
+    def __init__(self, params, versions, device, dtype, weight, bias, onednn):
+        self.params, self.versions, self.device, self.dtype = params, versions, device, dtype
+        self.weight, self.bias, self.onednn = weight, bias, onednn
 
 
 def _onednn_linear_ok() -> bool:
     """Whether torch's oneDNN linear (the kernel Inductor uses on CPU) exists and agrees with addmm here.
 
     On CPU, ``torch.addmm`` goes to MKL, which on some processors (AMD EPYC here) reaches about half of
-    the throughput of oneDNN's matrix multiply (110 vs 225 GFLOP/s for the recompute's shapes). The op is
+    the throughput of oneDNN's matrix multiply (about 55 vs 110 GFLOP/s for the recompute's shapes). The op is
     internal to torch, so it is used only after this one-time self-check; otherwise addmm it is."""
     global _ONEDNN_OK
     if _ONEDNN_OK is None:
@@ -235,7 +277,10 @@ def _onednn_linear_ok() -> bool:
                 b = torch.randn(24, generator=gen)
                 packed = torch.ops.mkldnn._reorder_linear_weight(w)
                 got = torch.ops.mkldnn._linear_pointwise(a, packed, b, "none", [], "")
-                _ONEDNN_OK = bool(torch.allclose(got, torch.addmm(b, a, w.t()), atol=1e-4, rtol=1e-4))
+                fused = torch.ops.mkldnn._linear_pointwise(a, packed, b, "sigmoid", [], "")
+                ref = torch.addmm(b, a, w.t())
+                _ONEDNN_OK = bool(torch.allclose(got, ref, atol=1e-4, rtol=1e-4)
+                                  and torch.allclose(fused, ref.sigmoid(), atol=1e-6, rtol=1e-5))
         except Exception:           # no oneDNN in this build, or the op changed: addmm serves
             _ONEDNN_OK = False
     return _ONEDNN_OK
@@ -244,31 +289,43 @@ def _onednn_linear_ok() -> bool:
 _ONEDNN_OK: bool | None = None
 
 
-def _packed_linear(lstm: nn.LSTM, xh: torch.Tensor) -> torch.Tensor:
-    """``xh @ [W_ih | W_hh]^T + b_ih + b_hh`` of a layer, candidate columns doubled: ``(rows, 4 H)``.
-
-    The packed weights are cached on the module while no weight changes (in-place updates bump a
-    tensor's version; ``.to()``/loading replaces it)."""
-    params = (lstm.weight_ih_l0, lstm.weight_hh_l0, lstm.bias_ih_l0, lstm.bias_hh_l0)
-    key = tuple((p.data_ptr(), p._version) for p in params) + (xh.device, xh.dtype)
+def _packed_weights(lstm: nn.LSTM, xh: torch.Tensor) -> "_Packed":
+    """The layer's packed weights for inputs like ``xh``, cached on the module while no weight changes
+    (in-place updates bump a tensor's version; ``.to()``/loading into new tensors replaces them)."""
+    w_ih, w_hh, b_ih, b_hh = params = (lstm.weight_ih_l0, lstm.weight_hh_l0, lstm.bias_ih_l0, lstm.bias_hh_l0)
     packed = lstm.__dict__.get("_vault_packed")
-    if packed is None or packed.key != key:
-        H = lstm.hidden_size
-        with torch.no_grad():
-            w = torch.cat([params[0], params[1]], dim=1).to(xh.dtype)
-            b = (params[2] + params[3]).to(xh.dtype)
-            w[2 * H:3 * H] *= 2
-            b[2 * H:3 * H] *= 2
-            onednn = xh.device.type == "cpu" and xh.dtype == torch.float32 and _onednn_linear_ok()
-            if onednn:
-                w = torch.ops.mkldnn._reorder_linear_weight(w.contiguous())
-            else:
-                w = w.t()
-        packed = _Packed(key, w, b, onednn)
-        lstm.__dict__["_vault_packed"] = packed
+    if (packed is not None and packed.dtype == xh.dtype and packed.device == xh.device
+            and packed.params[0] is w_ih and packed.params[1] is w_hh and packed.params[2] is b_ih
+            and packed.params[3] is b_hh and packed.versions == (w_ih._version, w_hh._version, b_ih._version,
+                                                                 b_hh._version)):
+        return packed
+    H = lstm.hidden_size
+    with torch.no_grad():
+        w = torch.cat([w_ih, w_hh], dim=1).to(xh.dtype)
+        b = (b_ih + b_hh).to(xh.dtype)
+        w[2 * H:3 * H] *= 2
+        b[2 * H:3 * H] *= 2
+        onednn = xh.device.type == "cpu" and xh.dtype == torch.float32 and _onednn_linear_ok()
+        if onednn:
+            w = torch.ops.mkldnn._reorder_linear_weight(w.contiguous())
+        else:
+            w = w.t()
+    packed = _Packed(params, tuple(q._version for q in params), xh.device, xh.dtype, w, b, onednn)
+    lstm.__dict__["_vault_packed"] = packed
+    return packed
+
+
+def _packed_linear(lstm: nn.LSTM, xh: torch.Tensor, sigmoid: bool = False) -> torch.Tensor:
+    """``xh @ [W_ih | W_hh]^T + b_ih + b_hh`` of a layer, candidate columns doubled: ``(rows, 4 H)``;
+    with ``sigmoid``, its sigmoid (on CPU fused into oneDNN's matrix multiply as a post-op).
+
+    The packed weights are cached on the module (:func:`_packed_weights`)."""
+    packed = _packed_weights(lstm, xh)
     if packed.onednn and xh.device.type == "cpu" and xh.dtype == torch.float32:
-        return torch.ops.mkldnn._linear_pointwise(xh.contiguous(), packed.weight, packed.bias, "none", [], "")
-    return torch.addmm(packed.bias, xh, packed.weight)
+        return torch.ops.mkldnn._linear_pointwise(xh.contiguous(), packed.weight, packed.bias,
+                                                  "sigmoid" if sigmoid else "none", [], "")
+    z = torch.addmm(packed.bias, xh, packed.weight)
+    return z.sigmoid_() if sigmoid else z
 
 
 def cell_scan(f: torch.Tensor, ig: torch.Tensor, c0: torch.Tensor) -> torch.Tensor:

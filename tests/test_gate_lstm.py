@@ -230,3 +230,34 @@ def test_short_chunk_step_path_equals_nn_lstm_path(frames):
         c = f[:, t] * c + ig[:, t]
         ref.append(c)
     torch.testing.assert_close(cell_scan(f, ig, c0), torch.stack(ref, 1), atol=TOL, rtol=0)
+
+
+def test_compiled_cell_kernel_and_torch_scan_give_the_same_traces(monkeypatch):
+    """On CPU the recompute's cell recurrence runs in a compiled loop (numba); without it, the torch prefix
+    scan serves. Both match each other and the naive cell, from a non-zero state, in float32."""
+    from recognizers import cell_kernel
+    assert cell_kernel.available_kernel() is not None, "numba kernel unavailable: traces fall back to the slow scan"
+    m = _model(inp=5, hidden=7, layers=2, seed=5)
+    x = torch.randn(3, 37, 5)
+    state = _random_state(m, 3, seed=6)
+    with torch.inference_mode():
+        _, _, compiled = m(x, state, trace=True)
+        monkeypatch.setattr(cell_kernel, "_kernel", False)
+        assert cell_kernel.available_kernel() is None
+        _, _, scanned = m(x, state, trace=True)
+    layer_in = x
+    for k, (a, b) in enumerate(zip(compiled, scanned)):
+        lstm = m.layers[k]
+        ref, _, _ = naive_lstm_layer(layer_in, lstm.weight_ih_l0.detach(), lstm.weight_hh_l0.detach(),
+                                     lstm.bias_ih_l0.detach(), lstm.bias_hh_l0.detach(), state.h[k], state.c[k])
+        for name in GATE_NAMES:
+            torch.testing.assert_close(a.as_dict()[name], b.as_dict()[name], atol=1e-6, rtol=0)
+            torch.testing.assert_close(a.as_dict()[name], ref[name], atol=TOL, rtol=0)
+        layer_in = a.h
+
+
+def test_cell_kernel_can_be_switched_off(monkeypatch):
+    from recognizers import cell_kernel
+    monkeypatch.setattr(cell_kernel, "_kernel", None)
+    monkeypatch.setenv("LSTM_VAULT_NO_NUMBA", "1")
+    assert cell_kernel.available_kernel() is None
