@@ -11,7 +11,10 @@ Sources (nothing is downloaded; everything is local):
 Writes DEST/<label>/<file>.wav (symlinks for real data, generated WAVs for TTS) and DEST/manifest.csv
 with a speaker column, so the trainer can validate on held-out speakers.
 
-    python scripts/build_digit_data.py --dest work/digits_data [--no-tts] [--exclude-fsdd-speaker theo]
+    python scripts/build_digit_data.py --dest work/digits_data [--no-tts] [--accent-voices N]
+
+--accent-voices N adds N espeak-ng voices per other language (ACCENT_SPELLINGS) saying respelled English
+digits; tried for the shipped model and not adopted (README: leave-one-speaker-out section).
 """
 from __future__ import annotations
 
@@ -40,6 +43,27 @@ OTHER_WORDS = ["hello", "yes", "no", "stop", "go", "left", "right", "up", "down"
                "please", "good", "bad", "start", "pause", "volume", "hey", "okay"]
 ESPEAK_ACCENTS = ["en-us", "en-us-nyc", "en-gb-x-rp", "en-gb-scotland", "en-gb-x-gbclan", "en-029", "en-gb",
                   "en-gb-x-gbcwmd"]
+# English digit words respelled in other languages' spelling, read by espeak-ng's voice for that language:
+# a rough stand-in for speakers who say English digits with the sounds of their first language.
+ACCENT_SPELLINGS = {
+    "de": "sieroh wann tuh sri fohr feif sicks säwen eet nein",
+    "nl": "ziero wan toe srie foor faaiv siks seven eet najn",
+    "fr-fr": "ziro ouane tou sri for faïve sixe sévène eïte naïne",
+    "es": "siro uan tu tri for faif siks séven eit nain",
+    "it": "ziro uan tu tri for faiv siks seven eit nain",
+    "pt-br": "ziro uan tu tri for faiv siks séven eit nain",
+    "pl": "ziro łan tu fri for fajw siks sewen ejt najn",
+    "cs": "ziro uan tů trí fór fajv siks seven ejt najn",
+    "hr": "ziro uan tu tri for fajv siks seven ejt najn",
+    "ro": "ziro uan tu tri for faiv sics seven eit nain",
+    "fi": "siro uan tuu trii foor faiv siks seven eit nain",
+    "sv": "siro uann to sri får fajv siks sävven ejt najn",
+    "hu": "ziró van tú szri for fájv sziksz szeven éjt nájn",
+    "tr": "ziro van tu tri for fayv siks seven eyt nayn",
+    "id": "ziro wan tu tri for faif siks seven eit nain",
+    "ru": "зиро уан ту сри фо файв сикс севен эйт найн",
+    "hi": "ज़ीरो वन टू थ्री फ़ोर फ़ाइव सिक्स सेवन एट नाइन",
+}
 ESPEAK_VARIANTS = ["m1", "m2", "m3", "m4", "m5", "m6", "m7", "f1", "f2", "f3", "f4", "f5", "klatt", "klatt2"]
 
 
@@ -83,6 +107,22 @@ def tts_voices(rng: random.Random, n_espeak: int) -> list[tuple[str, list[str]]]
         p, s = rng.randint(25, 75), rng.randint(120, 190)
         voices.append((f"espeak-{a}+{v}-p{p}-s{s}",
                        ["espeak-ng", "-v", f"{a}+{v}", "-p", str(p), "-s", str(s), "-w", "{OUT}", "{TEXT}"]))
+    return voices + other_tts_voices()
+
+
+def accent_voices(rng: random.Random, per_language: int) -> list[tuple[str, str, list[str]]]:
+    """(language, voice name, command) for espeak-ng voices of other languages (see ACCENT_SPELLINGS)."""
+    voices = []
+    for lang in ACCENT_SPELLINGS:
+        for v in rng.sample(ESPEAK_VARIANTS, per_language):
+            p, s = rng.randint(25, 75), rng.randint(120, 180)
+            voices.append((lang, f"accent-{lang}+{v}-p{p}-s{s}",
+                           ["espeak-ng", "-v", f"{lang}+{v}", "-p", str(p), "-s", str(s), "-w", "{OUT}", "{TEXT}"]))
+    return voices
+
+
+def other_tts_voices() -> list[tuple[str, list[str]]]:
+    voices = []
     if shutil.which("flite"):
         for voice in ("kal", "kal16", "awb", "rms", "slt"):
             for stretch, f0 in ((1.0, 0), (1.25, 0), (0.85, 0), (1.1, 140), (1.0, 200)):
@@ -103,6 +143,8 @@ def main(argv=None) -> int:
     ap.add_argument("--no-tts", action="store_true")
     ap.add_argument("--espeak-voices", type=int, default=70)
     ap.add_argument("--unknown-words-per-voice", type=int, default=6)
+    ap.add_argument("--accent-voices", type=int, default=0, metavar="N",
+                    help="N espeak-ng voices per other language saying respelled English digits (default 0)")
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args(argv)
     rng = random.Random(args.seed)
@@ -137,6 +179,13 @@ def main(argv=None) -> int:
             for d, word in enumerate(DIGITS):
                 jobs.append((cmd, dest / str(d) / f"tts_{vname}_{word}.wav", word, str(d), vname))
             for word in rng.sample(OTHER_WORDS, args.unknown_words_per_voice):
+                jobs.append((cmd, dest / "_unknown_" / f"tts_{vname}_{word}.wav", word, "_unknown_", vname))
+        arng = random.Random(args.seed + 1)  # separate stream: the voices above do not change
+        for lang, vname, cmd in accent_voices(arng, args.accent_voices) if args.accent_voices else []:
+            for d, word in enumerate(ACCENT_SPELLINGS[lang].split()):
+                jobs.append((cmd, dest / str(d) / f"tts_{vname}_{DIGITS[d]}.wav", word, str(d), vname))
+            # the same voice reading English words with its own rules: accented non-digits
+            for word in arng.sample(OTHER_WORDS, 3):
                 jobs.append((cmd, dest / "_unknown_" / f"tts_{vname}_{word}.wav", word, "_unknown_", vname))
         with ThreadPoolExecutor(4) as ex:
             ok = list(ex.map(lambda j: synth(j[0], j[1], j[2]), jobs))
