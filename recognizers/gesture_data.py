@@ -20,7 +20,8 @@ import numpy as np
 from .datasets import Example
 from .errors import VaultError
 from .hand_tracking import N_LANDMARKS, HandTracker, hands_to_frame
-from .landmark_frontend import LandmarkConfig, StreamingLandmarks, as_two_hand_frames, hand_geometry
+from .landmark_frontend import (MIN_PALM, LandmarkConfig, StreamingLandmarks, as_two_hand_frames,
+                                 hand_geometry)
 
 GESTURE_FILE_EXTENSIONS = (".npz",)
 VIDEO_EXTENSIONS = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv")
@@ -280,6 +281,7 @@ class GestureAugmentConfig:
     drop_rate_max: float = 0.08
     mirror_prob: float = 0.0
     lead_in_prob: float = 0.2
+    flip_side_prob: float = 0.0   # per hand: turned to show the camera its other side (palm <-> back)
 
 
 def _hand_poses(frames: np.ndarray) -> np.ndarray:
@@ -311,8 +313,50 @@ def _similarity(frames: np.ndarray, rng: np.random.Generator, a: GestureAugmentC
     return out
 
 
+def flip_hand_side(frames: np.ndarray, slots=(0, 1)) -> np.ndarray:
+    """The hands in ``slots`` turned 180 degrees about their own long axis, as if the same gesture were
+    made with the other side of the hand (palm or back) to the camera; the wrist track is unchanged.
+
+    Per hand, the x-y part of each landmark is reflected across the line through the wrist (landmark 0)
+    along the hand's wrist->middle-finger-knuckle (landmark 9) direction and its depth is negated
+    relative to the wrist's (a proper rotation, so a right hand stays a right hand). The direction is the
+    mean wrist->knuckle vector of the sequence, not each frame's: the flip is then one fixed linear map of
+    the wrist-relative shape, so it adds none of the tracker's frame-to-frame noise of landmark 9 and
+    does not swing when the hand bends towards the camera and the wrist->knuckle line gets short (its
+    price: an in-plane turn of the hand during the gesture is mirrored too). Applying it twice gives the
+    input back; NaN (absent) frames stay NaN and all-zero ones stay zero.
+
+    Like the landmark frontend (palm sizes are 3-D distances in normalised units) this treats x and y as
+    one scale, i.e. it ignores the image's aspect ratio r (unknown here): in pixels it is exact for a
+    vertical or horizontal hand axis, and otherwise it also stretches the shape, at worst (axis at 45
+    degrees) by r along one diagonal and 1/r along the other, a change of the kind the aspect
+    augmentation makes anyway.
+    """
+    present, _, _ = hand_geometry(frames)
+    out = frames.copy()
+    for s in slots:
+        ok = present[:, s]
+        if not ok.any():
+            continue
+        hand = frames[:, s]
+        axis = (hand[ok, 9, :2] - hand[ok, 0, :2]).mean(0)
+        norm = float(np.linalg.norm(axis))
+        if norm < MIN_PALM:   # no direction to turn about
+            continue
+        u = (axis / norm).astype(np.float32)
+        rel = hand - hand[:, :1]                         # wrist-relative, (T, 21, 3)
+        along = rel[..., :2] @ u                         # (T, 21)
+        out[:, s, :, :2] = hand[:, :1, :2] + 2 * along[..., None] * u - rel[..., :2]
+        out[:, s, :, 2] = hand[:, :1, 2] - rel[..., 2]
+    return out
+
+
 def augment_sequence(frames: np.ndarray, rng: np.random.Generator, a: GestureAugmentConfig) -> np.ndarray:
     x = frames
+    if a.flip_side_prob > 0:   # draws nothing at 0: the default recipe's random stream is unchanged
+        flip = np.flatnonzero(rng.random(2) < a.flip_side_prob)
+        if flip.size:
+            x = flip_hand_side(x, tuple(flip))
     T = x.shape[0]
     if T > 4 and rng.random() < a.crop_prob:
         keep = max(2, int(round(T * rng.uniform(*a.crop_keep))))

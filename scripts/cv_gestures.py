@@ -61,6 +61,8 @@ def main(argv=None) -> int:
     p.add_argument("--scale", type=float, nargs=2, default=None, help="augmentation: scale range")
     p.add_argument("--aspect", type=float, nargs=2, default=None, help="augmentation: aspect range")
     p.add_argument("--speed", type=float, nargs=2, default=None, help="augmentation: speed range")
+    p.add_argument("--flip-side-prob", type=float, default=None,
+                   help="augmentation: chance per hand of turning it to show its other side (palm <-> back)")
     p.add_argument("--folds", default=None, help="comma-separated block numbers to run (default: all)")
     p.add_argument("--json", default=None, help="write the per-fold report here")
     args = p.parse_args(argv)
@@ -68,7 +70,7 @@ def main(argv=None) -> int:
 
     aug = GestureAugmentConfig()
     for name, val in (("rotate_deg", args.rotate), ("scale_range", args.scale), ("aspect_range", args.aspect),
-                      ("speed_range", args.speed)):
+                      ("speed_range", args.speed), ("flip_side_prob", args.flip_side_prob)):
         if val is not None:
             setattr(aug, name, tuple(val) if isinstance(val, list) else val)
     t_all = time.time()

@@ -7,8 +7,9 @@ import pytest
 from conftest import shared_data
 from recognizers.datasets import Example, group_split, scan_dataset
 from recognizers.errors import DatasetError, VaultError
-from recognizers.gesture_data import (TEMPLATE_HAND, GestureTaskData, load_gesture_input, load_landmark_file,
-                                      resample_frames)
+from recognizers import gesture_data
+from recognizers.gesture_data import (TEMPLATE_HAND, GestureAugmentConfig, GestureTaskData, augment_sequence,
+                                      flip_hand_side, load_gesture_input, load_landmark_file, resample_frames)
 from recognizers.gesture_import import import_arman, import_kazuhito
 from recognizers.recognizer import load_input
 
@@ -123,6 +124,61 @@ def test_task_data_features_augmentation_and_negatives(tmp_path):
     speed = lambda f: np.abs(f[:, 64 + 61:64 + 63]).mean()
     moving = [speed(task.features(n)) for n in negs if np.isfinite(n[:, 1]).all()]
     assert moving and np.median(moving) < speed(clean)
+
+
+def _flat_hand(tilt_deg=0.0):
+    """A flat right hand (z = 0) pointing up in the image, thumb to its right, turned by tilt_deg."""
+    pts = np.zeros((21, 2), np.float32)
+    for f, dx in enumerate([0.04, 0.02, 0.0, -0.015, -0.03]):     # thumb, index, middle, ring, pinky
+        for j in range(4):
+            pts[1 + 4 * f + j] = [dx * (1 + 0.3 * j), -0.04 - 0.015 * j - (0.02 if f else -0.02)]
+    th = np.deg2rad(tilt_deg)
+    rot = np.array([[np.cos(th), -np.sin(th)], [np.sin(th), np.cos(th)]], np.float32)
+    hand = np.zeros((21, 3), np.float32)
+    hand[:, :2] = pts @ rot.T + [0.5, 0.6]
+    return hand
+
+
+def test_flip_hand_side_turns_the_hand_about_its_long_axis():
+    rng = np.random.default_rng(0)
+    x = np.full((12, 2, 21, 3), np.nan, np.float32)
+    x[:, 0] = TEMPLATE_HAND * [-1, 1, 1] + [0.9, 0, 0]
+    x[:, 1] = _flat_hand(25.0)
+    x[:, :, :, :2] += np.linspace(0, 0.1, 12, dtype=np.float32)[:, None, None, None]    # the hands move
+    x += rng.normal(0, 0.002, x.shape).astype(np.float32)
+    x[4, 1] = np.nan                                   # absent frames stay absent
+    x[7, 0] = np.nan
+    y = flip_hand_side(x)
+    np.testing.assert_array_equal(np.isnan(y), np.isnan(x))
+    np.testing.assert_array_equal(y[:, :, 0], x[:, :, 0])                          # the wrist track
+    np.testing.assert_allclose(flip_hand_side(y), x, atol=1e-5)                    # twice: the original
+    assert not np.allclose(y[:, 1], x[:, 1], equal_nan=True)
+    # the thumb tip (4) crosses the wrist->MCP9 axis; the middle fingertip (12) stays on it
+    side = lambda f, k: np.cross(f[:, 1, 9, :2] - f[:, 1, 0, :2], f[:, 1, k, :2] - f[:, 1, 0, :2])
+    ok = np.isfinite(x[:, 1, 0, 0])
+    assert np.all(np.sign(side(x, 4)[ok]) == -np.sign(side(y, 4)[ok]))
+    np.testing.assert_allclose(np.linalg.norm(y[:, 1] - y[:, 1, :1], axis=-1)[ok],     # a rigid turn
+                               np.linalg.norm(x[:, 1] - x[:, 1, :1], axis=-1)[ok], atol=1e-5)
+    # depth relative to the wrist is negated; only the chosen slot changes
+    np.testing.assert_allclose((y - y[:, :, :1])[..., 2][ok[:, None].repeat(2, 1)],
+                               -(x - x[:, :, :1])[..., 2][ok[:, None].repeat(2, 1)], atol=1e-6)
+    np.testing.assert_array_equal(flip_hand_side(x, (1,))[:, 0], x[:, 0])
+
+
+def test_flip_side_augmentation_only_when_asked(monkeypatch):
+    x = np.repeat(np.stack([TEMPLATE_HAND * [-1, 1, 1] + [0.9, 0, 0], _flat_hand()])[None], 10, 0)
+    x[2] = np.nan
+    none = GestureAugmentConfig(crop_prob=0, speed_range=(1, 1), rotate_deg=0, scale_range=(1, 1),
+                                aspect_range=(1, 1), shift=0, jitter_range=(0, 0), drop_prob=0, lead_in_prob=0)
+    np.testing.assert_allclose(augment_sequence(x, np.random.default_rng(0), none), x, atol=1e-6)
+    none.flip_side_prob = 1.0
+    np.testing.assert_allclose(augment_sequence(x, np.random.default_rng(0), none), flip_hand_side(x), atol=1e-6)
+
+    def fail(*args, **kwargs):
+        raise AssertionError("flipped with flip_side_prob 0")
+    monkeypatch.setattr(gesture_data, "flip_hand_side", fail)
+    for seed in range(20):                              # p = 0 (the default) never flips
+        augment_sequence(x, np.random.default_rng(seed), GestureAugmentConfig())
 
 
 def _fake_arman(path, n_per_class=9):
