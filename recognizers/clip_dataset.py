@@ -24,6 +24,7 @@ from . import augment, distributed
 from .datasets import Example
 from .errors import DatasetError, VaultError
 from .feature_cache import FeatureCache, file_identity
+from .train import augmented_features
 
 TRAIN_SPLIT, VAL_SPLIT = 1, 2
 
@@ -44,8 +45,9 @@ class ClipDataset(Dataset):
     ``clean=True``: key ``item`` -> ``(item, features or None, from_cache, error or None)``."""
 
     def __init__(self, task: Any, items: list[tuple[Source, int]], seed: int, cache: FeatureCache | None,
-                 clean: bool = False, mean: np.ndarray | None = None):
+                 clean: bool = False, mean: np.ndarray | None = None, labels: list[str] | None = None):
         self.task = task
+        self.labels = labels   # target index -> label name, for label-conditional augmentation
         self.items = items
         self.seed = seed
         self.cache = cache
@@ -86,7 +88,8 @@ class ClipDataset(Dataset):
         i, epoch = key
         src, target = self.items[i]
         rng = np.random.default_rng([self.seed, epoch, i])
-        f = self.task.features(self.raw(src), rng)
+        label = self.labels[target] if self.labels is not None else None
+        f = augmented_features(self.task, self.raw(src), rng, label)
         if self.task.spec_augment:
             f = augment.spec_augment(f, rng, self.mean)
         return f, target
@@ -155,6 +158,7 @@ class StreamingClips:
     dataset: ClipDataset | None = None
     sampler: EpochBatches | None = None
     cache_stats: dict = field(default_factory=dict)
+    labels: list[str] | None = None
     _loader: DataLoader | None = None
 
     @property
@@ -162,7 +166,8 @@ class StreamingClips:
         return int(self.mean.shape[0])
 
     def start(self, task: Any, seed: int) -> None:
-        self.dataset = ClipDataset(task, self.train_items, seed, None, clean=False, mean=self.mean)
+        self.dataset = ClipDataset(task, self.train_items, seed, None, clean=False, mean=self.mean,
+                                   labels=self.labels)
         self.sampler = EpochBatches(len(self.train_items), self.batch_size, seed, self.ctx)
         # Persistent workers: started once, not every epoch; the sampler runs in this process, so
         # set_epoch reaches it. They exit when this object is dropped (at the end of training).
@@ -264,6 +269,6 @@ def prepare_clips(task: Any, train_ex: list[Example], val_ex: list[Example], lab
     clips = StreamingClips(train_items, val_items, kept_train, kept_val, errors, val_errors, n_neg,
                            mean.astype(np.float32), (std + 1e-3).astype(np.float32), val_feats, workers,
                            max(1, math.ceil(batch_size / ctx.world_size)), ctx,
-                           cache_stats={"hits": hits, "clips": seen})
+                           cache_stats={"hits": hits, "clips": seen}, labels=list(labels))
     clips.start(task, seed)
     return clips

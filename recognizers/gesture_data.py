@@ -282,6 +282,9 @@ class GestureAugmentConfig:
     mirror_prob: float = 0.0
     lead_in_prob: float = 0.2
     flip_side_prob: float = 0.0   # per hand: turned to show the camera its other side (palm <-> back)
+    # labels whose sequences may be flipped (e.g. ("follow",): beckoning works with either side of the
+    # hand, "stop" is defined by the palm facing out); () = every label (and label-less calls)
+    flip_side_labels: tuple[str, ...] = ()
 
 
 def _hand_poses(frames: np.ndarray) -> np.ndarray:
@@ -351,9 +354,14 @@ def flip_hand_side(frames: np.ndarray, slots=(0, 1)) -> np.ndarray:
     return out
 
 
-def augment_sequence(frames: np.ndarray, rng: np.random.Generator, a: GestureAugmentConfig) -> np.ndarray:
+def augment_sequence(frames: np.ndarray, rng: np.random.Generator, a: GestureAugmentConfig,
+                     label: str | None = None) -> np.ndarray:
+    """A randomly altered copy of ``frames``; ``label`` (the example's label) matters only for
+    ``a.flip_side_labels``: with that set, sequences of other labels (or of no given label) are never
+    flipped and draw no random numbers for it."""
     x = frames
-    if a.flip_side_prob > 0:   # draws nothing at 0: the default recipe's random stream is unchanged
+    # draws nothing at p=0 (or for a label not chosen): the default recipe's random stream is unchanged
+    if a.flip_side_prob > 0 and (not a.flip_side_labels or label in a.flip_side_labels):
         flip = np.flatnonzero(rng.random(2) < a.flip_side_prob)
         if flip.size:
             x = flip_hand_side(x, tuple(flip))
@@ -441,11 +449,13 @@ class GestureTaskData:
         self._poses.append(_hand_poses(frames))   # hand shapes for the "no gesture" examples
         return frames
 
-    def features(self, raw: np.ndarray, rng: np.random.Generator | None = None) -> np.ndarray:
-        """``(frames, feature_size)`` landmark features; augmented when ``rng`` is given."""
+    def features(self, raw: np.ndarray, rng: np.random.Generator | None = None, *,
+                 label: str | None = None) -> np.ndarray:
+        """``(frames, feature_size)`` landmark features; augmented when ``rng`` is given. ``label``: the
+        example's label, which training passes for label-conditional augmentation (``flip_side_labels``)."""
         x = as_two_hand_frames(raw, self.frontend.single_hand)
         if rng is not None:
-            x = augment_sequence(x, rng, self.augmentation)
+            x = augment_sequence(x, rng, self.augmentation, label)
         return StreamingLandmarks(self.frontend).push(x)
 
     def synthetic_negative(self, rng: np.random.Generator) -> np.ndarray:

@@ -6,6 +6,8 @@ below is shared by both modalities, the CLI and the app.
 """
 from __future__ import annotations
 
+import functools
+import inspect
 import math
 import os
 import platform
@@ -38,9 +40,27 @@ class TaskData(Protocol):
 
     def load(self, example: Example) -> Any: ...
 
+    # A task may also accept a keyword ``label`` (the example's label name; the unknown label for synthetic
+    # negatives) for label-conditional augmentation: training passes it, via augmented_features, only to
+    # tasks whose ``features`` has that parameter (the gesture task does; speech does not).
     def features(self, raw: Any, rng: np.random.Generator | None = None) -> np.ndarray: ...
 
     def synthetic_negative(self, rng: np.random.Generator) -> Any: ...
+
+
+@functools.lru_cache(maxsize=None)
+def _features_take_label(task_type: type) -> bool:
+    try:
+        return "label" in inspect.signature(task_type.features).parameters
+    except (TypeError, ValueError):
+        return False
+
+
+def augmented_features(task: TaskData, raw: Any, rng: np.random.Generator, label: str | None) -> np.ndarray:
+    """``task.features(raw, rng)``, with ``label=label`` added if the task's ``features`` accepts it."""
+    if label is not None and _features_take_label(type(task)):
+        return task.features(raw, rng, label=label)
+    return task.features(raw, rng)
 
 
 @dataclass
@@ -324,7 +344,7 @@ def _train_process(task: TaskData, data_dir: str | os.PathLike, out_dir: str | o
                 cancelled = True
                 break
             if clips is None:
-                feats = [task.features(raw, rng) for raw, _ in batch]
+                feats = [augmented_features(task, raw, rng, labels[t]) for raw, t in batch]
                 if task.spec_augment:
                     feats = [augment.spec_augment(f, rng, mean) for f in feats]
             else:   # augmented and featurised by the DataLoader's worker processes

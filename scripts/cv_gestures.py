@@ -63,6 +63,8 @@ def main(argv=None) -> int:
     p.add_argument("--speed", type=float, nargs=2, default=None, help="augmentation: speed range")
     p.add_argument("--flip-side-prob", type=float, default=None,
                    help="augmentation: chance per hand of turning it to show its other side (palm <-> back)")
+    p.add_argument("--flip-side-labels", default=None,
+                   help="comma-separated labels whose sequences --flip-side-prob may flip (default: all labels)")
     p.add_argument("--folds", default=None, help="comma-separated block numbers to run (default: all)")
     p.add_argument("--json", default=None, help="write the per-fold report here")
     args = p.parse_args(argv)
@@ -73,6 +75,8 @@ def main(argv=None) -> int:
                       ("speed_range", args.speed), ("flip_side_prob", args.flip_side_prob)):
         if val is not None:
             setattr(aug, name, tuple(val) if isinstance(val, list) else val)
+    if args.flip_side_labels:
+        aug.flip_side_labels = tuple(x.strip() for x in args.flip_side_labels.split(",") if x.strip())
     t_all = time.time()
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp) / "data"

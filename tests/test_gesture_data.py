@@ -181,6 +181,59 @@ def test_flip_side_augmentation_only_when_asked(monkeypatch):
         augment_sequence(x, np.random.default_rng(seed), GestureAugmentConfig())
 
 
+
+def test_flip_side_only_for_the_chosen_labels(monkeypatch):
+    x = np.repeat(np.stack([TEMPLATE_HAND * [-1, 1, 1] + [0.9, 0, 0], _flat_hand()])[None], 10, 0)
+    a = GestureAugmentConfig(crop_prob=0, speed_range=(1, 1), rotate_deg=0, scale_range=(1, 1),
+                             aspect_range=(1, 1), shift=0, jitter_range=(0, 0), drop_prob=0, lead_in_prob=0,
+                             flip_side_prob=1.0, flip_side_labels=("follow",))
+    rng = np.random.default_rng(0)
+    np.testing.assert_allclose(augment_sequence(x, rng, a, "follow"), flip_hand_side(x), atol=1e-6)
+    np.testing.assert_allclose(augment_sequence(x, rng, a, "stop"), x, atol=1e-6)
+    np.testing.assert_allclose(augment_sequence(x, rng, a), x, atol=1e-6)          # no label given: not chosen
+    a.flip_side_labels = ()                                                          # () = every label, as before
+    np.testing.assert_allclose(augment_sequence(x, rng, a, "stop"), flip_hand_side(x), atol=1e-6)
+    np.testing.assert_allclose(augment_sequence(x, rng, a), flip_hand_side(x), atol=1e-6)
+    # a label that is not chosen draws no random numbers: the rest of the augmentation is as with p = 0
+    b = GestureAugmentConfig(flip_side_prob=0.5, flip_side_labels=("follow",))
+    for seed in range(5):
+        np.testing.assert_array_equal(augment_sequence(x, np.random.default_rng(seed), b, "stop"),
+                                      augment_sequence(x, np.random.default_rng(seed), GestureAugmentConfig()))
+
+
+def test_training_passes_the_label_to_tasks_that_take_it(tmp_path):
+    from recognizers.train import TrainConfig, augmented_features, train
+    x = np.repeat(TEMPLATE_HAND[None], 12, 0)
+    x[:, :, 0] += np.linspace(0, 0.2, 12)[:, None]
+    for label in ("follow", "stop"):
+        (tmp_path / label).mkdir()
+        for k in range(2):
+            np.savez(tmp_path / label / f"s{k}.npz", landmarks=x + k * 0.01)
+    seen = []
+
+    class Recording(GestureTaskData):
+        def features(self, raw, rng=None, *, label=None):
+            if rng is not None:
+                seen.append(label)
+            return super().features(raw, rng, label=label)
+
+    class NoLabel(GestureTaskData):        # a task with the plain TaskData signature (like speech)
+        def features(self, raw, rng=None):
+            return super().features(raw, rng)
+
+    augmented_features(NoLabel(), x, np.random.default_rng(0), "follow")            # not passed: no TypeError
+    cfg = TrainConfig(hidden_size=8, num_layers=1, epochs=1, batch_size=4, val_fraction=0, negatives=0.5,
+                      device="cpu", feature_cache="off")
+    train(Recording(), tmp_path, None, cfg)
+    assert sorted(seen) == ["_unknown_", "_unknown_", "follow", "follow", "stop", "stop"]
+    train(NoLabel(), tmp_path, None, cfg)
+    from recognizers.clip_dataset import ClipDataset                                 # the --workers path
+    seen.clear()
+    items = [(e, 1) for e in scan_dataset(tmp_path, (".npz",))][:1]
+    ClipDataset(Recording(), items, 0, None, labels=["follow", "stop"])[(0, 1)]
+    assert seen == ["stop"]
+
+
 def _fake_arman(path, n_per_class=9):
     rng = np.random.default_rng(0)
     X, y, seq = [], [], []
