@@ -63,6 +63,14 @@ def augmented_features(task: TaskData, raw: Any, rng: np.random.Generator, label
     return task.features(raw, rng)
 
 
+def _decoder_meta(task: TaskData, config: "TrainConfig") -> dict:
+    decoder = {"reject_threshold": config.reject_threshold}
+    if task.task == "speech":   # clip classification starts on near-silence, as training clips do
+        from .recognizer import DEFAULT_LEAD_SILENCE_S
+        decoder["lead_silence_s"] = DEFAULT_LEAD_SILENCE_S
+    return decoder
+
+
 @dataclass
 class TrainConfig:
     hidden_size: int = 128
@@ -409,7 +417,7 @@ def _train_process(task: TaskData, data_dir: str | os.PathLike, out_dir: str | o
             "unknown_label": config.unknown_label,
             "label_aliases": config.label_aliases,
             "frontend": task.frontend_json,
-            "decoder": {"reject_threshold": config.reject_threshold},
+            "decoder": _decoder_meta(task, config),
             "training": {
                 "data": str(data_dir), "data_summary": summarize(examples), "split": split_desc,
                 "n_train": len(train_ex), "n_validation": len(val_ex), "synthetic_negatives": n_neg,

@@ -17,7 +17,8 @@ import torch
 from conftest import REPO, SYNTH_LABELS, TINY_TRAIN_ARGS, write_wav
 from recognizers.cli import main
 from recognizers.model_files import UNKNOWN_LABEL, WEIGHTS, load_model
-from recognizers.recognizer import Recognizer
+from recognizers.errors import VaultError
+from recognizers.recognizer import Recognizer, load_input
 
 RATE = 16000
 
@@ -267,8 +268,45 @@ def test_predict_json_top_k(tiny_speech_model, synth_speech_dir, capsys, k):
     assert r["label"] == r["top"][0]["label"] and r["confidence"] == probs[0] and r["rejected"] is False
     if k >= len(m.labels):
         assert sum(probs) == pytest.approx(1, abs=1e-5)
-    expected = Recognizer(m).probabilities(Recognizer(m).features_from_file(f))
+    rec = Recognizer(m)
+    expected = rec.probabilities(rec.features(rec.with_lead_in(load_input("speech", f, m.frontend_config))))
     assert probs[0] == pytest.approx(float(expected.max()), abs=1e-6)
+
+
+def test_clip_classification_starts_on_the_models_lead_in_of_silence(tiny_speech_model, synth_speech_dir,
+                                                                     tmp_path):
+    """Trained speech models classify a clip after decoder.lead_silence_s of near-silence (what training
+    clips and live streams have before a word); a model file without the key gets none."""
+    from recognizers.recognizer import DEFAULT_LEAD_SILENCE_S, lead_silence
+    m = load_model(tiny_speech_model)
+    assert m.meta["decoder"]["lead_silence_s"] == DEFAULT_LEAD_SILENCE_S > 0
+    f = synth_speech_dir / "down" / "bob__03.wav"
+    raw = load_input("speech", f, m.frontend_config)
+    rec = Recognizer(m)
+    n = round(DEFAULT_LEAD_SILENCE_S * m.frontend_config["sample_rate_hz"])
+    padded = rec.with_lead_in(raw)
+    assert padded.shape == (n + raw.size,) and np.array_equal(padded[n:], raw)
+    assert 0 < np.abs(padded[:n]).max() < 1e-4 and np.array_equal(padded[:n], lead_silence(n))
+    with_lead = rec.probabilities(rec.features(padded))
+    assert np.allclose(rec.predict_file(f).top[0][1], with_lead.max(), atol=1e-6)
+    # an older model file without the key: the clip alone, from the zero state
+    meta = json.loads((tiny_speech_model / "model.json").read_text())
+    del meta["decoder"]["lead_silence_s"]
+    old = tmp_path / "old_model"
+    old.mkdir()
+    (old / "model.json").write_text(json.dumps(meta))
+    (old / "model.safetensors").write_bytes((tiny_speech_model / "model.safetensors").read_bytes())
+    old_rec = Recognizer(load_model(old))
+    assert old_rec.lead_silence_s == 0 and old_rec.with_lead_in(raw) is raw
+    plain = old_rec.probabilities(old_rec.features(raw))
+    assert np.allclose(old_rec.predict_file(f).top[0][1], plain.max(), atol=1e-6)
+    assert np.abs(plain - with_lead).max() > 1e-6      # the lead-in does change what the LSTM sees
+    # a damaged value is a clear error, not a traceback
+    for bad in ("soon", -1, 60):
+        meta["decoder"]["lead_silence_s"] = bad
+        (old / "model.json").write_text(json.dumps(meta))
+        with pytest.raises(VaultError, match="lead_silence_s"):
+            Recognizer(load_model(old))
 
 
 def test_predict_text_output(tiny_speech_model, synth_speech_dir, capsys):
