@@ -206,16 +206,12 @@ class GateLSTM(nn.Module):
             xh[:, :, :n_in] = x
             xh[:, 0, n_in:] = h0
             xh[:, 1:, n_in:] = out[:, :-1]
-        packed = _packed_weights(lstm, xh)
-        if kernels is not None and packed.onednn:
-            # sigmoid fused into oneDNN's matrix multiply, then the compiled loop writes every g_t and c_t
-            # (no torch op per step or per scan pass)
-            s = torch.ops.mkldnn._linear_pointwise(xh.view(B * T, -1), packed.weight, packed.bias,
-                                                   "sigmoid", [], "").view(B, T, 4 * H)
+        # sigmoid of the pre-activations (on CPU fused into oneDNN's matrix multiply)
+        s = _packed_sigmoid(lstm, xh.view(B * T, -1)).view(B, T, 4 * H)
+        if kernels is not None:     # the compiled loop writes every g_t and c_t (no torch op per step or pass)
             c, g = torch.empty(B, T, H), torch.empty(B, T, H)
             cells(s.numpy(), c0.to(s.dtype).contiguous().numpy(), c.numpy(), g.numpy())
         else:
-            s = _packed_linear(lstm, xh.view(B * T, -1), sigmoid=True).view(B, T, 4 * H)
             g = s[..., 2 * H:3 * H].mul_(2).sub_(1)
             c = cell_scan(s[..., H:2 * H], s[..., :H] * g, c0)
         # PyTorch's gate order i, f, g, o
@@ -253,7 +249,7 @@ def _summed_bias(lstm: nn.LSTM) -> torch.Tensor:
 
 class _Packed:
     """``[W_ih | W_hh]`` of one layer with the candidate rows doubled, and the summed bias likewise, ready
-    for one matrix product; on CPU packed once for oneDNN's matrix multiply (see :func:`_packed_linear`)."""
+    for one matrix product; on CPU packed once for oneDNN's matrix multiply (see :func:`_packed_sigmoid`)."""
 
     __slots__ = ("params", "versions", "device", "dtype", "weight", "bias", "onednn")
 
@@ -315,17 +311,14 @@ def _packed_weights(lstm: nn.LSTM, xh: torch.Tensor) -> "_Packed":
     return packed
 
 
-def _packed_linear(lstm: nn.LSTM, xh: torch.Tensor, sigmoid: bool = False) -> torch.Tensor:
-    """``xh @ [W_ih | W_hh]^T + b_ih + b_hh`` of a layer, candidate columns doubled: ``(rows, 4 H)``;
-    with ``sigmoid``, its sigmoid (on CPU fused into oneDNN's matrix multiply as a post-op).
-
-    The packed weights are cached on the module (:func:`_packed_weights`)."""
+def _packed_sigmoid(lstm: nn.LSTM, xh: torch.Tensor) -> torch.Tensor:
+    """``sigmoid(xh @ [W_ih | W_hh]^T + b_ih + b_hh)`` of a layer, candidate columns doubled: ``(rows, 4 H)``;
+    on CPU the sigmoid is fused into oneDNN's matrix multiply as a post-op. The packed weights are cached on
+    the module (:func:`_packed_weights`)."""
     packed = _packed_weights(lstm, xh)
-    if packed.onednn and xh.device.type == "cpu" and xh.dtype == torch.float32:
-        return torch.ops.mkldnn._linear_pointwise(xh.contiguous(), packed.weight, packed.bias,
-                                                  "sigmoid" if sigmoid else "none", [], "")
-    z = torch.addmm(packed.bias, xh, packed.weight)
-    return z.sigmoid_() if sigmoid else z
+    if packed.onednn:
+        return torch.ops.mkldnn._linear_pointwise(xh.contiguous(), packed.weight, packed.bias, "sigmoid", [], "")
+    return torch.addmm(packed.bias, xh, packed.weight).sigmoid_()
 
 
 def cell_scan(f: torch.Tensor, ig: torch.Tensor, c0: torch.Tensor) -> torch.Tensor:

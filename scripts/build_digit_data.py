@@ -99,30 +99,19 @@ def synth(cmd: list[str], out: Path, text: str) -> bool:
     return True
 
 
+def espeak_voice(rng: random.Random, voice: str, name: str, max_speed: int) -> tuple[str, list[str]]:
+    """(name with pitch and speed, command) of espeak-ng ``voice`` at a random pitch and speed."""
+    p, s = rng.randint(25, 75), rng.randint(120, max_speed)
+    return (f"{name}-p{p}-s{s}",
+            ["espeak-ng", "-v", voice, "-p", str(p), "-s", str(s), "-w", "{OUT}", "{TEXT}"])
+
+
 def tts_voices(rng: random.Random, n_espeak: int) -> list[tuple[str, list[str]]]:
     voices = []
     combos = [(a, v) for a in ESPEAK_ACCENTS for v in ESPEAK_VARIANTS]
     rng.shuffle(combos)
     for a, v in combos[:n_espeak]:
-        p, s = rng.randint(25, 75), rng.randint(120, 190)
-        voices.append((f"espeak-{a}+{v}-p{p}-s{s}",
-                       ["espeak-ng", "-v", f"{a}+{v}", "-p", str(p), "-s", str(s), "-w", "{OUT}", "{TEXT}"]))
-    return voices + other_tts_voices()
-
-
-def accent_voices(rng: random.Random, per_language: int) -> list[tuple[str, str, list[str]]]:
-    """(language, voice name, command) for espeak-ng voices of other languages (see ACCENT_SPELLINGS)."""
-    voices = []
-    for lang in ACCENT_SPELLINGS:
-        for v in rng.sample(ESPEAK_VARIANTS, per_language):
-            p, s = rng.randint(25, 75), rng.randint(120, 180)
-            voices.append((lang, f"accent-{lang}+{v}-p{p}-s{s}",
-                           ["espeak-ng", "-v", f"{lang}+{v}", "-p", str(p), "-s", str(s), "-w", "{OUT}", "{TEXT}"]))
-    return voices
-
-
-def other_tts_voices() -> list[tuple[str, list[str]]]:
-    voices = []
+        voices.append(espeak_voice(rng, f"{a}+{v}", f"espeak-{a}+{v}", 190))
     if shutil.which("flite"):
         for voice in ("kal", "kal16", "awb", "rms", "slt"):
             for stretch, f0 in ((1.0, 0), (1.25, 0), (0.85, 0), (1.1, 140), (1.0, 200)):
@@ -135,6 +124,12 @@ def other_tts_voices() -> list[tuple[str, list[str]]]:
             voices.append((f"festival-{voice}",
                            ["bash", "-c", f"echo '{{TEXT}}' | text2wave -eval '(voice_{voice})' -o {{OUT}}"]))
     return voices
+
+
+def accent_voices(rng: random.Random, per_language: int) -> list[tuple[str, str, list[str]]]:
+    """(language, voice name, command) for espeak-ng voices of other languages (see ACCENT_SPELLINGS)."""
+    return [(lang, *espeak_voice(rng, f"{lang}+{v}", f"accent-{lang}+{v}", 180))
+            for lang in ACCENT_SPELLINGS for v in rng.sample(ESPEAK_VARIANTS, per_language)]
 
 
 def main(argv=None) -> int:
