@@ -1,7 +1,7 @@
 """The Dataset tab: labels with take counts and total durations, each take with its speaker/session and
 length; play or preview a take, delete, relabel, import files and folders recorded elsewhere.
 
-All file work is the engine's (:mod:`recognizers.dataset_ops`); imports (which may track hands through
+All file work is the engine's (:mod:`recognizers.data.dataset_ops`); imports (which may track hands through
 videos) run on a worker thread and report back with a signal.
 """
 from __future__ import annotations
@@ -16,7 +16,7 @@ from PySide6.QtMultimedia import QAudioOutput, QMediaDevices, QMediaPlayer
 from PySide6.QtWidgets import (QAbstractItemView, QFileDialog, QHBoxLayout, QInputDialog, QLabel, QMessageBox,
                                QPushButton, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget)
 
-from recognizers import dataset_ops as ops
+from recognizers.data import dataset_ops as ops
 from recognizers.errors import VaultError
 
 PATH_ROLE = Qt.ItemDataRole.UserRole
@@ -168,7 +168,7 @@ class DatasetView(QWidget):
             c.setData([], [])
         try:
             if path.suffix.lower() == ".npz":
-                from recognizers.gesture_data import load_landmark_file
+                from recognizers.data.gestures import load_landmark_file
                 lm = load_landmark_file(path)
                 t = np.arange(lm.shape[0])
                 for c, (hand, point) in zip(self.preview_curves, ((0, 0), (0, 8), (1, 0), (1, 8))):
@@ -176,7 +176,7 @@ class DatasetView(QWidget):
                 self.preview_label.setText(f"{path.name}: {lm.shape[0]} frames — x of wrist and index tip "
                                            f"(left hand blue/orange, right green/red)")
             else:
-                from recognizers.audio_io import load_audio
+                from recognizers.io.audio import load_audio
                 x = load_audio(path, 16000)
                 step = max(1, x.size // 2000)
                 self.preview_curves[0].setData(np.arange(0, x.size, step) / 16000.0, x[::step])

@@ -9,7 +9,7 @@ from typing import Any
 
 from recognizers.events import DecodedStep, Decoder, RecognitionEvent
 from recognizers.model_files import LoadedModel
-from recognizers.streaming import StreamingRecognizer
+from recognizers.pipeline import StreamingRecognizer
 
 
 class FrameProbabilities:
@@ -32,14 +32,14 @@ def make_decoder(model: LoadedModel, device: str = "cpu") -> tuple[Decoder, str]
     """The mode's decoder for ``model`` on ``device``, and a note when the fallback is used."""
     if model.task == "speech":
         try:
-            from recognizers.transcriber import Transcriber
+            from recognizers.decoders.words import Transcriber
         except ImportError:
             return FrameProbabilities(model, device), "word decoder not installed: showing per-frame scores"
-        from recognizers.connected import ConnectedTranscriber, is_ctc_model
+        from recognizers.decoders.ctc import ConnectedTranscriber, is_ctc_model
         dec = ConnectedTranscriber(model) if is_ctc_model(model) else Transcriber(model)
     else:
         try:
-            from recognizers.gesture_decoder import GestureSpotter
+            from recognizers.decoders.gestures import GestureSpotter
         except ImportError:
             return FrameProbabilities(model, device), "gesture decoder not installed: showing per-frame scores"
         dec = GestureSpotter(model)

@@ -70,7 +70,7 @@ class GesturePipeline:
 
     def start(self) -> None:
         try:
-            from recognizers.hand_tracking import HandTracker, hands_to_frame
+            from recognizers.frontends.hand_tracking import HandTracker, hands_to_frame
         except ImportError:
             self.note = "hand tracking is not installed: showing the camera image only"
             return

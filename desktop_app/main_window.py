@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (QComboBox, QFileDialog, QHBoxLayout, QLabel, QMai
 
 from recognizers.errors import VaultError
 from recognizers.model_files import LoadedModel, load_model
-from recognizers.train import resolve_device
+from recognizers.training.loop import resolve_device
 
 from . import sources as src
 from .dataset_dock import DatasetDock

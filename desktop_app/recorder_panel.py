@@ -1,9 +1,9 @@
 """The Record tab: record one take or a run of N takes, with a countdown and a visible cue, from the
 window's running source (microphone, camera or a file played as if live).
 
-The panel only wires things together: the engine's :class:`recognizers.recorder.RecordingSession` listens
+The panel only wires things together: the engine's :class:`recognizers.data.recorder.RecordingSession` listens
 on the inference thread (the pipeline's ``tap``, so gestures reuse the hand tracking already running),
-a :class:`recognizers.recorder.BackgroundSaver` writes each take atomically on its own thread, and a
+a :class:`recognizers.data.recorder.BackgroundSaver` writes each take atomically on its own thread, and a
 QTimer on the GUI thread polls both to draw the cue and report saved takes and errors.
 """
 from __future__ import annotations
@@ -13,8 +13,8 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout
                                QLineEdit, QListWidget, QProgressBar, QPushButton, QSpinBox, QVBoxLayout,
                                QWidget)
 
-from recognizers.dataset_ops import label_folders
-from recognizers.recorder import (BackgroundSaver, DatasetWriter, RecordingError, RecordingSession,
+from recognizers.data.dataset_ops import label_folders
+from recognizers.data.recorder import (BackgroundSaver, DatasetWriter, RecordingError, RecordingSession,
                                   RecordingSettings)
 
 POLL_HZ = 30

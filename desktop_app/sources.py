@@ -128,7 +128,7 @@ class AudioFileSource(PacedFileSource):
     kind = "audio"
 
     def __init__(self, path: str | Path, sample_rate_hz: int = 16000, tail_silence_s: float = 0.4):
-        from recognizers.audio_io import load_audio
+        from recognizers.io.audio import load_audio
         path = Path(path)
         super().__init__(path.name)
         self.path = path
@@ -296,7 +296,7 @@ class _AudioReader(QObject):
         ch = max(1, f.channelCount())
         x = x[: x.size // ch * ch].reshape(-1, ch).mean(axis=1)
         if f.sampleRate() != self.rate:
-            from recognizers.audio_io import resample
+            from recognizers.io.audio import resample
             x = resample(x, f.sampleRate(), self.rate)
         return x.astype(np.float32, copy=False)
 

@@ -2,7 +2,7 @@
 curves and a cancel button; then the validation confusion matrix and per-class accuracy, and one click to
 make the new model the live recogniser.
 
-Training is :func:`recognizers.train.train` itself, with the same task data and config as
+Training is :func:`recognizers.training.loop.train` itself, with the same task data and config as
 ``lstm-vault train`` (the panel shows the equivalent command), so the same data, settings and seed give
 the same weights from either. It runs in a :class:`TrainingWorker` (QThread) whose callbacks emit plain
 data; cancelling sets a ``threading.Event`` that the training loop checks between batches.
@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (QDoubleSpinBox, QFileDialog, QFormLayout, QGridLa
                                QVBoxLayout, QWidget)
 
 from recognizers.errors import VaultError
-from recognizers.train import TrainConfig, _fmt_s
+from recognizers.training.loop import TrainConfig, _fmt_s
 
 BATCH_SIGNAL_S = 0.1     # batch progress is sent at most this often (the GUI needs no more)
 
@@ -54,8 +54,8 @@ class TrainingWorker(QThread):
             self.batch_done.emit(epoch, done, total)
 
     def run(self) -> None:
-        from recognizers.cli import make_task_data
-        from recognizers.train import train
+        from recognizers.cli.main import make_task_data
+        from recognizers.training.loop import train
         try:
             res = train(make_task_data(self.task), self.data_dir, self.out_dir, self.config,
                         on_epoch=lambda r: self.epoch_done.emit(asdict(r)), on_batch=self._on_batch,

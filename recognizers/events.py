@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
-from .streaming import StreamingRecognizer, StreamStep
+from recognizers.pipeline import StreamingRecognizer, StreamStep
 
 
 @dataclass
@@ -31,8 +31,8 @@ class DecodedStep:
 
 
 class Decoder(Protocol):
-    """Turns a stream into events. Speech: ``recognizers.transcriber.Transcriber``;
-    gestures: ``recognizers.gesture_decoder.GestureSpotter``."""
+    """Turns a stream into events. Speech: ``recognizers.decoders.words.Transcriber``;
+    gestures: ``recognizers.decoders.gestures.GestureSpotter``."""
 
     recognizer: StreamingRecognizer
 

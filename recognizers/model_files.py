@@ -18,8 +18,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from .errors import ModelFileError
-from .model import Architecture, SequenceClassifier
+from recognizers.errors import ModelFileError
+from recognizers.nn.classifier import Architecture, SequenceClassifier
 
 FORMAT = "lstm-vault-model"
 FORMAT_VERSION = 1
@@ -155,7 +155,7 @@ def _check_meta(meta: Any, folder: Path) -> Architecture:
     unk = meta.get("unknown_label")
     if unk is not None and unk not in labels:
         raise ModelFileError(f"{folder / META}: unknown_label {unk!r} is not one of the labels")
-    from .frontends import frontend_feature_size
+    from recognizers.frontends.registry import frontend_feature_size
     n_feat = frontend_feature_size(meta["frontend"], folder)
     if n_feat != arch.input_size:
         raise ModelFileError(f"{folder / META}: the frontend gives {n_feat} features but the network "

@@ -1,6 +1,6 @@
 """Offline recognition with a loaded model: file -> features -> probabilities, labels, traces.
 
-Used by ``predict``, ``eval`` and ``trace``; the live path is :mod:`recognizers.streaming`, and both run
+Used by ``predict``, ``eval`` and ``trace``; the live path is :mod:`recognizers.pipeline`, and both run
 the same frontend and network.
 """
 from __future__ import annotations
@@ -13,9 +13,9 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
-from .errors import VaultError
-from .frontends import frontend_config, make_frontend
-from .model_files import LoadedModel
+from recognizers.errors import VaultError
+from recognizers.frontends.registry import frontend_config, make_frontend
+from recognizers.model_files import LoadedModel
 
 _INPUT_LOADERS: dict[str, Callable[[Path, dict], Any]] = {}
 
@@ -26,7 +26,7 @@ def register_input_loader(task: str, loader: Callable[[Path, dict], Any]) -> Non
 
 
 def _speech_loader(path: Path, frontend: dict) -> np.ndarray:
-    from .audio_io import load_audio
+    from recognizers.io.audio import load_audio
     return load_audio(path, int(frontend.get("sample_rate_hz", 16000)))
 
 
@@ -71,7 +71,7 @@ def _decoder_number(model: LoadedModel, decoder: Any, key: str, lo: float, hi: f
 def load_input(task: str, path: str | os.PathLike, frontend: dict) -> Any:
     if task not in _INPUT_LOADERS and task == "gesture":
         try:
-            from . import gesture_data  # noqa: F401  (registers the gesture loader)
+            from recognizers.data import gestures as gesture_data  # noqa: F401  (registers the gesture loader)
         except ImportError:
             pass
     if task not in _INPUT_LOADERS:

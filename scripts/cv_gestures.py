@@ -29,12 +29,12 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from recognizers.datasets import scan_dataset  # noqa: E402
-from recognizers.gesture_data import GestureAugmentConfig, GestureTaskData  # noqa: E402
-from recognizers.gesture_import import import_arman  # noqa: E402
+from recognizers.data.datasets import scan_dataset  # noqa: E402
+from recognizers.data.gestures import GestureAugmentConfig, GestureTaskData  # noqa: E402
+from recognizers.data.importers import import_arman  # noqa: E402
 from recognizers.model_files import load_model  # noqa: E402
 from recognizers.recognizer import Recognizer  # noqa: E402
-from recognizers.train import TrainConfig, train  # noqa: E402
+from recognizers.training.loop import TrainConfig, train  # noqa: E402
 
 
 def block_of(group: str) -> int:

@@ -36,7 +36,7 @@ def speech_loop(rate: int = 16000, seconds: float = 30.0, seed: int = 0) -> np.n
     words = []
     fsdd = ROOT.parent / "shared" / "data" / "fsdd" / "recordings"
     if fsdd.is_dir():
-        from recognizers.audio_io import load_audio
+        from recognizers.io.audio import load_audio
         for p in sorted(fsdd.glob("*.wav"))[:40]:
             words.append(load_audio(p, rate))
     if not words:

@@ -92,7 +92,7 @@ def live_shots(app, w, out: Path, tmp: Path) -> None:
 
 def recorder_shots(app, w, out: Path, tmp: Path) -> None:
     """The Record tab mid-take, and the Train tab after a short training on imported FSDD digits."""
-    from recognizers.dataset_ops import import_paths
+    from recognizers.data.dataset_ops import import_paths
     w.set_mode("speech")
     data = tmp / "my-digits"
     rec = SHARED / "fsdd" / "recordings"

@@ -10,5 +10,5 @@ data="work/digits_data"
 [ -f "$data/manifest.csv" ] || .venv/bin/python scripts/build_digit_data.py --dest "$data"
 .venv/bin/lstm-vault train-connected --data "$data" --init assets/models/digits-en --out "$out" \
   --epochs 20 --sequences-per-epoch 2000 --seed 0 --threads 1
-.venv/bin/python -m recognizers.bench_connected --model "$out" --data "$data" --strings 200 \
+.venv/bin/python -m recognizers.bench.connected --model "$out" --data "$data" --strings 200 \
   --non-speech-minutes 60

@@ -89,7 +89,7 @@ def synth_speech_dir(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def tiny_speech_model(synth_speech_dir, tmp_path_factory) -> Path:
     """A model folder trained in-process by ``lstm-vault train`` on the synthetic words (a few seconds)."""
-    from recognizers.cli import main
+    from recognizers.cli.main import main
     out = tmp_path_factory.mktemp("models") / "tiny"
     rc = main(["train", "--task", "speech", "--data", str(synth_speech_dir), "--out", str(out),
                *TINY_TRAIN_ARGS])

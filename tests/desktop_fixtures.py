@@ -15,17 +15,17 @@ SPEECH_LABELS = [str(d) for d in range(10)] + ["_unknown_"]
 
 
 def untrained_model(folder: Path, task: str, hidden: int = 24) -> Path:
-    from recognizers.model import Architecture, SequenceClassifier
+    from recognizers.nn.classifier import Architecture, SequenceClassifier
     from recognizers.model_files import save_model
     if task == "speech":
-        from recognizers.speech_frontend import LogMelConfig
+        from recognizers.frontends.log_mel import LogMelConfig
         frontend = LogMelConfig().to_json()
         labels = SPEECH_LABELS
     else:
-        from recognizers.landmark_frontend import LandmarkConfig
+        from recognizers.frontends.landmarks import LandmarkConfig
         frontend = LandmarkConfig().to_json()
         labels = ["swipe_left", "swipe_right", "_unknown_"]
-    from recognizers.frontends import frontend_feature_size
+    from recognizers.frontends.registry import frontend_feature_size
     n_feat = frontend_feature_size(frontend)
     net = SequenceClassifier(Architecture(input_size=n_feat, hidden_size=hidden, num_layers=2,
                                           num_classes=len(labels)))
@@ -49,9 +49,9 @@ def gesture_model_folder() -> Path | None:
 
 def engine_transcript(model_folder: Path, wav: Path) -> list[str]:
     """What the engine itself recognises in ``wav`` (offline, 20 ms blocks): what the app must show."""
-    from recognizers.audio_io import load_audio
+    from recognizers.io.audio import load_audio
     from recognizers.model_files import load_model
-    from recognizers.transcriber import Transcriber, transcribe_samples
+    from recognizers.decoders.words import Transcriber, transcribe_samples
     model = load_model(model_folder, task="speech")
     samples = load_audio(wav, int(model.frontend_config.get("sample_rate_hz", 16000)))
     return [e.label for e in transcribe_samples(Transcriber(model), samples)]

@@ -119,7 +119,7 @@ _AUDIO_SEEDS: dict[str, bytes] | None = None
 
 def fuzz_audio(rng: random.Random, workdir: Path) -> Outcome:
     global _AUDIO_SEEDS
-    from recognizers.audio_io import load_audio
+    from recognizers.io.audio import load_audio
     if _AUDIO_SEEDS is None:
         _AUDIO_SEEDS = audio_seeds()
     name = rng.choice(sorted(_AUDIO_SEEDS))
@@ -224,7 +224,7 @@ def landmark_member_variants(rng: random.Random) -> tuple[dict[str, bytes], str]
 
 
 def fuzz_landmarks(rng: random.Random, workdir: Path) -> Outcome:
-    from recognizers.gesture_data import load_landmark_file
+    from recognizers.data.gestures import load_landmark_file
     members, choice = landmark_member_variants(rng)
     if choice == "bare":
         data = members[""]
@@ -325,7 +325,7 @@ def build_weird_dataset(rng: random.Random, root: Path) -> str:
 
 
 def fuzz_dataset(rng: random.Random, workdir: Path) -> Outcome:
-    from recognizers.datasets import scan_dataset
+    from recognizers.data.datasets import scan_dataset
     root = workdir / "ds"
     if root.exists() or root.is_symlink():
         shutil.rmtree(root, ignore_errors=True)
@@ -334,7 +334,7 @@ def fuzz_dataset(rng: random.Random, workdir: Path) -> Outcome:
 
     def load():
         out = scan_dataset(root, ext, allow_empty=rng.random() < 0.5)
-        from recognizers import dataset_ops
+        from recognizers.data import dataset_ops
         task = "speech" if ".wav" in ext else "gesture"
         takes = dataset_ops.list_takes(root, task)
         dataset_ops.summarize_labels(root, takes)
@@ -444,10 +444,10 @@ def mutate_safetensors(data: bytes, rng: random.Random) -> tuple[bytes, str]:
 
 def _smoke_model(loaded) -> None:
     """A loaded model must run: a streaming recogniser (and the speech transcriber) on a short input."""
-    from recognizers.streaming import StreamingRecognizer
+    from recognizers.pipeline import StreamingRecognizer
     if loaded.task == "speech":
         from recognizers.errors import VaultError
-        from recognizers.transcriber import Transcriber
+        from recognizers.decoders.words import Transcriber
         try:
             t = Transcriber(loaded)
         except VaultError:

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from recognizers.audio_io import load_audio, resample, save_wav, to_mono
+from recognizers.io.audio import load_audio, resample, save_wav, to_mono
 from recognizers.errors import AudioFileError
 
 

@@ -15,7 +15,7 @@ import pytest
 import torch
 
 from conftest import REPO, SYNTH_LABELS, TINY_TRAIN_ARGS, write_wav
-from recognizers.cli import main
+from recognizers.cli.main import main
 from recognizers.model_files import UNKNOWN_LABEL, WEIGHTS, load_model
 from recognizers.errors import VaultError
 from recognizers.recognizer import Recognizer, load_input
@@ -80,8 +80,8 @@ def test_same_seed_gives_identical_weights(tiny_speech_model, synth_speech_dir, 
 
 
 def test_validation_negatives_are_distinct_clips(synth_speech_dir):
-    from recognizers.speech_data import SpeechTaskData
-    from recognizers.train import TrainConfig, train
+    from recognizers.data.speech import SpeechTaskData
+    from recognizers.training.loop import TrainConfig, train
     made = []
 
     class Recording(SpeechTaskData):
@@ -92,7 +92,7 @@ def test_validation_negatives_are_distinct_clips(synth_speech_dir):
     res = train(Recording(), synth_speech_dir, None,
                 TrainConfig(epochs=1, hidden_size=8, num_layers=1, threads=1, negatives=0.3))
     assert res.model_dir is None and res.epochs_run == 1
-    from recognizers.datasets import group_split, scan_dataset
+    from recognizers.data.datasets import group_split, scan_dataset
     _, val_ex, _ = group_split(scan_dataset(synth_speech_dir, (".wav",)), 0.2, 0)
     n_val_neg = int(round(0.3 * len(val_ex)))
     assert n_val_neg >= 3
@@ -101,7 +101,7 @@ def test_validation_negatives_are_distinct_clips(synth_speech_dir):
 
 
 def test_interrupted_training_leaves_nothing(synth_speech_dir, tmp_path, capsys, monkeypatch):
-    from recognizers import train as train_mod
+    from recognizers.training import loop as train_mod
 
     def interrupt(self, report):
         raise KeyboardInterrupt
@@ -378,13 +378,13 @@ def _make_input(kind, synth_dir, folder: Path) -> Path:
     elif kind == "random_bytes":
         p.write_bytes(np.random.default_rng(1).integers(0, 256, 20000, dtype=np.uint8).tobytes())
     elif kind == "rate_8k":
-        from recognizers.audio_io import resample
+        from recognizers.io.audio import resample
         write_wav(p, resample(word, RATE, 8000), 8000)
     elif kind == "rate_44k":
-        from recognizers.audio_io import resample
+        from recognizers.io.audio import resample
         write_wav(p, resample(word, RATE, 44100), 44100)
     elif kind == "stereo_48k":
-        from recognizers.audio_io import resample
+        from recognizers.io.audio import resample
         w = resample(word, RATE, 48000)
         write_wav(p, np.stack([w, 0.5 * w], 1), 48000)
     elif kind == "silent":
@@ -490,7 +490,7 @@ def test_subprocess_bad_input_exit_code_and_no_traceback(tiny_speech_model, synt
 
 def test_app_options_reach_the_desktop_app(capsys):
     """``lstm-vault gui --help`` and ``lstm-vault --mode …`` go to the app's own option parser."""
-    from recognizers.cli import main
+    from recognizers.cli.main import main
     with pytest.raises(SystemExit) as e:
         main(["gui", "--help"])
     assert e.value.code == 0 and "--mode" in capsys.readouterr().out

@@ -8,10 +8,10 @@ import numpy as np
 from safetensors.numpy import load_file
 
 from conftest import make_synth_dataset
-from recognizers.cli import main
-from recognizers.clip_dataset import EpochBatches
-from recognizers.distributed import DistContext
-from recognizers.feature_cache import FeatureCache, file_identity
+from recognizers.cli.main import main
+from recognizers.training.clip_dataset import EpochBatches
+from recognizers.training.distributed import DistContext
+from recognizers.data.feature_cache import FeatureCache, file_identity
 
 SMALL_TRAIN_ARGS = ("--task", "speech", "--epochs", "3", "--hidden", "16", "--layers", "1", "--seed", "3",
                     "--threads", "1", "--device", "cpu", "--batch-size", "16")

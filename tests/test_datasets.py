@@ -5,8 +5,8 @@ from pathlib import Path
 import pytest
 
 from conftest import shared_data
-from recognizers.audio_io import AUDIO_EXTENSIONS
-from recognizers.datasets import (Example, group_split, import_fsdd, is_fsdd_flat, scan_dataset,
+from recognizers.io.audio import AUDIO_EXTENSIONS
+from recognizers.data.datasets import (Example, group_split, import_fsdd, is_fsdd_flat, scan_dataset,
                                   summarize)
 from recognizers.errors import DatasetError
 

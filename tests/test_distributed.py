@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from conftest import REPO, make_synth_dataset
-from recognizers.cli import main
-from recognizers.distributed import DistContext, shard_indices
+from recognizers.cli.main import main
+from recognizers.training.distributed import DistContext, shard_indices
 
 TORCHRUN = Path(sys.executable).with_name("torchrun")
 TRAIN_ARGS = ("--task", "speech", "--epochs", "20", "--lr", "0.01", "--hidden", "32", "--layers", "2",

@@ -10,12 +10,12 @@ import torch
 ort = pytest.importorskip("onnxruntime")
 onnx = pytest.importorskip("onnx")
 
-from recognizers.cli import main  # noqa: E402
+from recognizers.cli.main import main  # noqa: E402
 from recognizers.export import export_onnx  # noqa: E402
-from recognizers.model import Architecture, SequenceClassifier  # noqa: E402
+from recognizers.nn.classifier import Architecture, SequenceClassifier  # noqa: E402
 from recognizers.model_files import load_model, save_model  # noqa: E402
-from recognizers.speech_frontend import LogMelConfig  # noqa: E402
-from recognizers.streaming import StreamingRecognizer  # noqa: E402
+from recognizers.frontends.log_mel import LogMelConfig  # noqa: E402
+from recognizers.pipeline import StreamingRecognizer  # noqa: E402
 
 N_MELS, HIDDEN, LAYERS = 12, 10, 2
 LABELS = ["_unknown_", "down", "up"]
@@ -42,7 +42,7 @@ def _features(rng, batch, time, net):
 
 
 def _torch_reference(net, x, h, c):
-    from recognizers.gate_lstm import LSTMState
+    from recognizers.nn.gate_lstm import LSTMState
     with torch.no_grad():
         logits, state, _ = net(torch.from_numpy(x), LSTMState(torch.from_numpy(h), torch.from_numpy(c)))
     return torch.softmax(logits, -1).numpy(), state.h.numpy(), state.c.numpy()
@@ -125,7 +125,7 @@ def test_documented_onnx_example_runs(model_dir, tmp_path, monkeypatch, capsys):
     """The Python example of docs/onnx.md (or the README, once merged there) runs as written."""
     import re
     from conftest import REPO
-    from recognizers.speech_frontend import LogMel
+    from recognizers.frontends.log_mel import LogMel
     blocks = [b for doc in (REPO / "docs" / "onnx.md", REPO / "README.md") if doc.is_file()
               for b in re.findall(r"```python\n(.*?)```", doc.read_text(), re.S) if "onnxruntime" in b]
     if not blocks:

@@ -59,7 +59,7 @@ def test_fuzzed_model_folders_load_and_run_or_fail_cleanly(seed, tmp_path_factor
 @pytest.mark.parametrize("kind", lf.MUTATIONS)
 def test_every_mutation_of_a_wav_is_handled(kind, tmp_path):
     """Each mutation kind at least once, whatever hypothesis draws."""
-    from recognizers.audio_io import load_audio
+    from recognizers.io.audio import load_audio
     data, _ = lf.mutate_bytes(lf.audio_seeds()["pcm16.wav"], random.Random(kind), kind)
     p = tmp_path / "x.wav"
     p.write_bytes(data)
@@ -68,7 +68,7 @@ def test_every_mutation_of_a_wav_is_handled(kind, tmp_path):
 
 @pytest.mark.parametrize("rate", [1, 7, 3999, 384001, 2**31 - 1, 2**32 - 1])
 def test_absurd_sample_rates_are_refused(rate, tmp_path):
-    from recognizers.audio_io import load_audio
+    from recognizers.io.audio import load_audio
     data = bytearray(lf.audio_seeds()["pcm16.wav"])
     data[24:28] = struct.pack("<I", rate)
     p = tmp_path / "x.wav"
@@ -80,7 +80,7 @@ def test_absurd_sample_rates_are_refused(rate, tmp_path):
 @pytest.mark.parametrize("rate", [22051, 44101, 96001])
 def test_odd_sample_rates_resample_without_huge_kernels(rate, tmp_path):
     """Rates sharing no factor with 16 kHz once built (16000 x rate) kernels: gigabytes."""
-    from recognizers.audio_io import load_audio
+    from recognizers.io.audio import load_audio
     data = bytearray(lf.audio_seeds()["pcm16.wav"])
     data[24:28] = struct.pack("<I", rate)
     p = tmp_path / "x.wav"
@@ -182,7 +182,7 @@ def test_a_pickle_renamed_to_safetensors_beside_a_valid_description_is_refused(t
 
 @pytest.mark.parametrize("key", ["landmarks", "handedness", "fps"])
 def test_object_arrays_in_a_landmark_file_are_refused_without_unpickling(key, tmp_path):
-    from recognizers.gesture_data import load_landmark_file
+    from recognizers.data.gestures import load_landmark_file
     marker = tmp_path / "PWNED"
     arrays = {"landmarks": np.zeros((3, 21, 3), np.float32)}
     arrays[key] = np.array([_Marker(str(marker)), 1], dtype=object)
@@ -195,7 +195,7 @@ def test_object_arrays_in_a_landmark_file_are_refused_without_unpickling(key, tm
 
 
 def test_a_bare_pickle_named_npz_is_refused(tmp_path):
-    from recognizers.gesture_data import load_landmark_file
+    from recognizers.data.gestures import load_landmark_file
     marker = tmp_path / "PWNED"
     p = tmp_path / "evil.npz"
     p.write_bytes(_evil_pickle(marker))
@@ -212,7 +212,7 @@ CAPPED = textwrap.dedent("""
     import numpy, torch   # libraries first: their own mappings are not what is measured
     from recognizers.errors import VaultError
     from recognizers.model_files import load_model
-    from recognizers.gesture_data import load_landmark_file
+    from recognizers.data.gestures import load_landmark_file
     def vm():
         return int(open("/proc/self/status").read().split("VmSize:")[1].split()[0]) * 1024
     cap = vm() + 512 * 2**20        # 512 MB above what is mapped now
@@ -240,7 +240,7 @@ def _huge_model_cases(tmp_path: Path) -> list[tuple[str, str]]:
     import shutil
     shutil.copytree(seed, folder)
     meta = json.loads((folder / META).read_text())
-    from recognizers.model import MAX_HIDDEN, MAX_LAYERS
+    from recognizers.nn.classifier import MAX_HIDDEN, MAX_LAYERS
     meta["architecture"].update(hidden_size=MAX_HIDDEN, num_layers=MAX_LAYERS)
     (folder / META).write_text(json.dumps(meta))
     cases.append(("model", str(folder)))

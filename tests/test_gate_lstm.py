@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 import torch
 
-from recognizers.gate_lstm import GATE_NAMES, GateLSTM, LSTMState
+from recognizers.nn.gate_lstm import GATE_NAMES, GateLSTM, LSTMState
 
 TOL = 1e-5
 
@@ -209,7 +209,7 @@ def test_state_detach_and_to():
 def test_short_chunk_step_path_equals_nn_lstm_path(frames):
     """Without autograd, chunks of up to STEP_FRAMES frames step the cell directly instead of calling
     nn.LSTM and recomputing; both give the same outputs, state and gates."""
-    from recognizers.gate_lstm import STEP_FRAMES, cell_scan
+    from recognizers.nn.gate_lstm import STEP_FRAMES, cell_scan
     assert STEP_FRAMES >= 2
     m = _model(inp=5, hidden=7, layers=2, seed=3)
     x = torch.randn(2, frames, 5)
@@ -235,7 +235,7 @@ def test_short_chunk_step_path_equals_nn_lstm_path(frames):
 def test_compiled_cell_kernel_and_torch_scan_give_the_same_traces(monkeypatch):
     """On CPU the recompute's cell recurrence runs in a compiled loop (numba); without it, the torch prefix
     scan serves. Both match each other and the naive cell, from a non-zero state, in float32."""
-    from recognizers import cell_kernel
+    from recognizers.nn import cell_kernel
     assert cell_kernel.available_kernel() is not None, "numba kernel unavailable: traces fall back to the slow scan"
     m = _model(inp=5, hidden=7, layers=2, seed=5)
     x = torch.randn(3, 37, 5)
@@ -257,7 +257,7 @@ def test_compiled_cell_kernel_and_torch_scan_give_the_same_traces(monkeypatch):
 
 
 def test_cell_kernel_can_be_switched_off(monkeypatch):
-    from recognizers import cell_kernel
+    from recognizers.nn import cell_kernel
     monkeypatch.setattr(cell_kernel, "_kernel", None)
     monkeypatch.setenv("LSTM_VAULT_NO_NUMBA", "1")
     assert cell_kernel.available_kernel() is None

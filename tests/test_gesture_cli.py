@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 
 from conftest import ASSETS, shared_data
-from recognizers.cli import main
-from recognizers.gesture_data import TEMPLATE_HAND
+from recognizers.cli.main import main
+from recognizers.data.gestures import TEMPLATE_HAND
 
 DIRECTIONS = {"swipe_right": (1.0, 0.0), "swipe_up": (0.0, -1.0)}
 
@@ -105,7 +105,7 @@ def test_gestures_spots_a_swipe_between_idle_stretches(trained, capsys):
 def test_spotter_is_silent_for_absent_and_idle_hands_and_fast(trained):
     import time
 
-    from recognizers.gesture_decoder import GestureSpotter
+    from recognizers.decoders.gestures import GestureSpotter
     from recognizers.model_files import load_model
     spotter = GestureSpotter(load_model(trained / "model"))
     rng = np.random.default_rng(3)
@@ -149,8 +149,8 @@ def test_shipped_model_on_held_out_arman_sequences(tmp_path):
     if not (model_dir / "model.json").is_file():
         pytest.skip("assets/models/gestures-arman6 is not built (scripts/train_gesture_model.sh)")
     src = shared_data("dynamic_gestures_arman")
-    from recognizers.evaluate import evaluate
-    from recognizers.gesture_import import import_arman
+    from recognizers.training.evaluate import evaluate
+    from recognizers.data.importers import import_arman
     from recognizers.model_files import load_model
     import_arman(src, tmp_path / "train", 0.3, tmp_path / "test")   # the split the training script made
     model = load_model(model_dir, task="gesture")

@@ -5,12 +5,12 @@ import numpy as np
 import pytest
 
 from conftest import shared_data
-from recognizers.datasets import Example, group_split, scan_dataset
+from recognizers.data.datasets import Example, group_split, scan_dataset
 from recognizers.errors import DatasetError, VaultError
-from recognizers import gesture_data
-from recognizers.gesture_data import (TEMPLATE_HAND, GestureAugmentConfig, GestureTaskData, augment_sequence,
+from recognizers.data import gestures as gesture_data
+from recognizers.data.gestures import (TEMPLATE_HAND, GestureAugmentConfig, GestureTaskData, augment_sequence,
                                       flip_hand_side, load_gesture_input, load_landmark_file, resample_frames)
-from recognizers.gesture_import import import_arman, import_kazuhito
+from recognizers.data.importers import import_arman, import_kazuhito
 from recognizers.recognizer import load_input
 
 
@@ -202,7 +202,7 @@ def test_flip_side_only_for_the_chosen_labels(monkeypatch):
 
 
 def test_training_passes_the_label_to_tasks_that_take_it(tmp_path):
-    from recognizers.train import TrainConfig, augmented_features, train
+    from recognizers.training.loop import TrainConfig, augmented_features, train
     x = np.repeat(TEMPLATE_HAND[None], 12, 0)
     x[:, :, 0] += np.linspace(0, 0.2, 12)[:, None]
     for label in ("follow", "stop"):
@@ -227,7 +227,7 @@ def test_training_passes_the_label_to_tasks_that_take_it(tmp_path):
     train(Recording(), tmp_path, None, cfg)
     assert sorted(seen) == ["_unknown_", "_unknown_", "follow", "follow", "stop", "stop"]
     train(NoLabel(), tmp_path, None, cfg)
-    from recognizers.clip_dataset import ClipDataset                                 # the --workers path
+    from recognizers.training.clip_dataset import ClipDataset                                 # the --workers path
     seen.clear()
     items = [(e, 1) for e in scan_dataset(tmp_path, (".npz",))][:1]
     ClipDataset(Recording(), items, 0, None, labels=["follow", "stop"])[(0, 1)]

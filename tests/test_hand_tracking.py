@@ -4,7 +4,7 @@ import pytest
 
 from conftest import shared_data
 from recognizers.errors import VaultError
-from recognizers.hand_tracking import Hand, HandTracker, hands_to_frame
+from recognizers.frontends.hand_tracking import Hand, HandTracker, hands_to_frame
 
 PHOTOS = {"linto_hello": 1, "linto_iloveyou": 1, "linto_vectory": 1, "linto_okay": 2, "linto_thanks": 1,
           "mps_gesture_recognizer_hand_thumb_up": 1, "mps_gesture_recognizer_thumbs-up": 1}

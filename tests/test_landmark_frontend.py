@@ -3,9 +3,9 @@ import numpy as np
 import pytest
 
 from recognizers.errors import ModelFileError, VaultError
-from recognizers.frontends import frontend_feature_size, make_frontend, offline_features
-from recognizers.gesture_data import TEMPLATE_HAND
-from recognizers.landmark_frontend import HAND_FEATURES, LandmarkConfig, StreamingLandmarks
+from recognizers.frontends.registry import frontend_feature_size, make_frontend, offline_features
+from recognizers.data.gestures import TEMPLATE_HAND
+from recognizers.frontends.landmarks import HAND_FEATURES, LandmarkConfig, StreamingLandmarks
 
 
 def trajectory(rng, T=40, absent_rate=0.15):

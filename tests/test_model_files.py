@@ -10,9 +10,9 @@ import torch
 
 from recognizers import model_files
 from recognizers.errors import ModelFileError
-from recognizers.model import Architecture, SequenceClassifier
+from recognizers.nn.classifier import Architecture, SequenceClassifier
 from recognizers.model_files import META, WEIGHTS, load_model, read_meta, save_model
-from recognizers.speech_frontend import LogMelConfig
+from recognizers.frontends.log_mel import LogMelConfig
 
 N_MELS = 12
 

@@ -14,10 +14,10 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from recognizers import dataset_ops as ops
-from recognizers import recorder as rec
-from recognizers.datasets import scan_dataset
-from recognizers.gesture_data import load_landmark_file
+from recognizers.data import dataset_ops as ops
+from recognizers.data import recorder as rec
+from recognizers.data.datasets import scan_dataset
+from recognizers.data.gestures import load_landmark_file
 
 from conftest import REPO, SHARED_DATA, synth_word, write_wav
 
@@ -127,7 +127,7 @@ def test_full_disk_is_a_clear_error_and_keeps_earlier_takes(tmp_path, monkeypatc
 KILL_SCRIPT = textwrap.dedent("""
     import sys, numpy as np
     sys.path.insert(0, {repo!r})
-    from recognizers.recorder import DatasetWriter, Take, write_landmarks_atomic
+    from recognizers.data.recorder import DatasetWriter, Take, write_landmarks_atomic
     root = sys.argv[1]
     w = DatasetWriter(root)
     rng = np.random.default_rng(0)

@@ -17,9 +17,9 @@ pytest.importorskip("pytestqt")
 from PySide6.QtCore import QSettings  # noqa: E402
 
 from desktop_app.main_window import MainWindow  # noqa: E402
-from recognizers import recorder as rec  # noqa: E402
-from recognizers.datasets import scan_dataset  # noqa: E402
-from recognizers.gesture_data import load_landmark_file  # noqa: E402
+from recognizers.data import recorder as rec  # noqa: E402
+from recognizers.data.datasets import scan_dataset  # noqa: E402
+from recognizers.data.gestures import load_landmark_file  # noqa: E402
 
 from conftest import SHARED_DATA, synth_word, write_wav  # noqa: E402
 from desktop_fixtures import untrained_model  # noqa: E402

@@ -13,8 +13,8 @@ import time
 
 import soundfile as sf
 
-from recognizers.datasets import scan_dataset
-from recognizers.gesture_data import load_landmark_file
+from recognizers.data.datasets import scan_dataset
+from recognizers.data.gestures import load_landmark_file
 from test_recorder import KILL_SCRIPT, REPO
 
 

@@ -6,13 +6,13 @@ import numpy as np
 import pytest
 import torch
 
-from recognizers.frontends import offline_features
-from recognizers.gate_lstm import STEP_FRAMES
-from recognizers.model import Architecture, SequenceClassifier
+from recognizers.frontends.registry import offline_features
+from recognizers.nn.gate_lstm import STEP_FRAMES
+from recognizers.nn.classifier import Architecture, SequenceClassifier
 from recognizers.model_files import LoadedModel
-from recognizers.numpy_step import NumpyStepper
-from recognizers.speech_frontend import LogMelConfig
-from recognizers.streaming import StreamingRecognizer
+from recognizers.nn.numpy_step import NumpyStepper
+from recognizers.frontends.log_mel import LogMelConfig
+from recognizers.pipeline import StreamingRecognizer
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -131,7 +131,7 @@ def test_stepper_leaves_the_callers_state_alone():
     np.testing.assert_array_equal(h, h_copy)
     np.testing.assert_array_equal(c, c_copy)
     # and agrees with the torch network from the same state
-    from recognizers.gate_lstm import LSTMState
+    from recognizers.nn.gate_lstm import LSTMState
     with torch.no_grad():
         logits, state, _ = model.network(torch.from_numpy(feats)[None],
                                          LSTMState(torch.from_numpy(h)[:, None], torch.from_numpy(c)[:, None]))

@@ -16,7 +16,7 @@ from PySide6.QtCore import QSettings, QTimer  # noqa: E402
 
 from desktop_app.main_window import MainWindow  # noqa: E402
 from desktop_app.training_panel import equivalent_command  # noqa: E402
-from recognizers import recorder as rec  # noqa: E402
+from recognizers.data import recorder as rec  # noqa: E402
 
 from conftest import SYNTH_LABELS, synth_word  # noqa: E402
 from desktop_fixtures import untrained_model  # noqa: E402
@@ -105,7 +105,7 @@ def test_train_in_the_app_matches_the_cli_and_goes_live(window, qtbot, tmp_path,
     assert "grouped by speaker/session" in panel.split_label.text()
 
     # the CLI, same data, settings and seed: the same weights
-    from recognizers.cli import main
+    from recognizers.cli.main import main
     cli_out = tmp_path / "cli-model"
     a = TRAIN_ARGS
     rc = main(["train", "--task", "speech", "--data", str(recorded_dataset), "--out", str(cli_out),
@@ -160,6 +160,6 @@ def test_training_errors_are_shown_in_the_window(window, qtbot, tmp_path):
 
 
 def test_equivalent_command_names_every_setting(tmp_path):
-    from recognizers.train import TrainConfig
+    from recognizers.training.loop import TrainConfig
     cmd = equivalent_command("gesture", tmp_path / "my data", tmp_path / "m", TrainConfig(epochs=7, threads=2))
     assert "--task gesture" in cmd and "--epochs 7" in cmd and "--threads 2" in cmd and "'" in cmd

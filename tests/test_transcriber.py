@@ -14,12 +14,12 @@ import pytest
 import torch
 
 from conftest import ASSETS, shared_data
-from recognizers.augment import colored_noise, synthetic_non_speech
-from recognizers.cli import main as cli_main
-from recognizers.model import Architecture, SequenceClassifier
+from recognizers.data.augment import colored_noise, synthetic_non_speech
+from recognizers.cli.main import main as cli_main
+from recognizers.nn.classifier import Architecture, SequenceClassifier
 from recognizers.model_files import UNKNOWN_LABEL, LoadedModel, load_model, save_model
-from recognizers.speech_frontend import LogMelConfig
-from recognizers.transcriber import Transcriber, TranscriberConfig, transcribe_samples
+from recognizers.frontends.log_mel import LogMelConfig
+from recognizers.decoders.words import Transcriber, TranscriberConfig, transcribe_samples
 from speech_sounds import harmonic_burst
 
 SR = 16000
@@ -145,7 +145,7 @@ def test_gesture_models_are_refused(fixed):
 # ------------------------------------------------------------------------------------------------
 # The command line
 def test_cli_json_and_bad_file(tmp_path, capsys):
-    from recognizers.audio_io import save_wav
+    from recognizers.io.audio import save_wav
     net, meta = fixed_model("7")
     model_dir = save_model(tmp_path / "fixed", net, meta)
     audio, _ = word_stream([burst(0.3), burst(0.5)], [0.3, 0.3])
@@ -177,7 +177,7 @@ def digits():
 
 
 def test_fsdd_words_separated_by_short_pauses_are_each_transcribed(digits):
-    from recognizers.bench_transcription import build_word_stream, load_clips, unseen_speakers
+    from recognizers.bench.transcription import build_word_stream, load_clips, unseen_speakers
     fsdd = shared_data("fsdd")
     # a speaker the model never heard if FSDD has one, else theo (then the test checks segmentation more
     # than generalisation)

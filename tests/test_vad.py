@@ -6,9 +6,9 @@ import subprocess
 import numpy as np
 import pytest
 
-from recognizers.augment import colored_noise
-from recognizers.speech_frontend import LogMel
-from recognizers.vad import VadConfig, VoiceActivityDetector
+from recognizers.data.augment import colored_noise
+from recognizers.frontends.log_mel import LogMel
+from recognizers.decoders.vad import VadConfig, VoiceActivityDetector
 from speech_sounds import harmonic_burst
 
 SR = 16000
@@ -103,7 +103,7 @@ def test_inconsistent_settings_are_refused():
 
 @pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espeak-ng is not installed")
 def test_espeak_words_are_found(tmp_path):
-    from recognizers.audio_io import load_audio
+    from recognizers.io.audio import load_audio
     words = ["seven", "four", "nine", "two"]
     parts, truth, pos = [np.zeros(int(0.5 * SR), np.float32)], [], 0.5
     for w in words:

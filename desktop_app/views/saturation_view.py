@@ -6,7 +6,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
-from recognizers.gate_stats import SIGMOID_GATES, saturation_fractions
+from recognizers.nn.gate_stats import SIGMOID_GATES, saturation_fractions
 
 from ..live_state import Snapshot
 

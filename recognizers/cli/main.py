@@ -1,0 +1,266 @@
+"""``lstm-vault`` command line. With no arguments it opens the desktop app.
+
+Every user error (bad file, bad model, bad option) prints one line and exits with status 2.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+EXIT_USER_ERROR = 2
+
+
+def _add_train(sub):
+    p = sub.add_parser("train", help="train a model on a folder-per-label dataset")
+    p.add_argument("--task", choices=["speech", "gesture"], required=True)
+    p.add_argument("--data", required=True, help="DATA/<label>/<file> (or FSDD's flat layout)")
+    p.add_argument("--out", required=True, help="model folder to write")
+    p.add_argument("--epochs", type=int, default=60)
+    p.add_argument("--patience", type=int, default=12, help="early stopping: epochs without improvement")
+    p.add_argument("--hidden", type=int, default=128, help="LSTM units per layer")
+    p.add_argument("--layers", type=int, default=2)
+    p.add_argument("--dropout", type=float, default=0.1)
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--lr", type=float, default=3e-3)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda or mps")
+    p.add_argument("--val-fraction", type=float, default=0.2,
+                   help="share of groups that validate for early stopping; 0: no validation, train all "
+                        "files for exactly --epochs epochs and keep the last")
+    p.add_argument("--val-groups", default=None, help="comma-separated speakers/sessions to validate on")
+    p.add_argument("--exclude-groups", default=None,
+                   help="comma-separated speakers/sessions to leave out entirely (e.g. a test speaker)")
+    p.add_argument("--negatives", type=float, default=0.15,
+                   help="synthetic non-target examples (noise, tones, silence) as a fraction of the data")
+    p.add_argument("--reject-threshold", type=float, default=0.0,
+                   help="below this confidence a prediction becomes the unknown label")
+    p.add_argument("--label-alias", action="append", default=[], metavar="NAME=LABEL",
+                   help="also accept folder NAME as LABEL at evaluation (e.g. zero=0)")
+    p.add_argument("--f-max", type=float, default=None, help="speech: highest mel frequency in Hz")
+    p.add_argument("--threads", type=int, default=0)
+    p.add_argument("--name", default="")
+    p.add_argument("--workers", type=int, default=0,
+                   help="read and featurise files on demand in N worker processes instead of holding the "
+                        "dataset in memory (for large datasets)")
+    p.add_argument("--feature-cache", default=None, metavar="DIR",
+                   help="with --workers: folder caching un-augmented features between epochs and runs "
+                        "(default ~/.cache/lstm-vault/features; 'off' disables it)")
+
+
+def _add_common(sub):
+    p = sub.add_parser("eval", help="accuracy, per-class accuracy and confusion matrix on a folder")
+    p.add_argument("--model", required=True)
+    p.add_argument("--data", required=True)
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--device", default="cpu")
+    p = sub.add_parser("predict", help="top-k labels of one file")
+    p.add_argument("--model", required=True)
+    p.add_argument("file")
+    p.add_argument("-k", "--top", type=int, default=3)
+    p.add_argument("--json", action="store_true")
+    p = sub.add_parser("trace", help="save the network input and every gate of every layer to .npz")
+    p.add_argument("--model", required=True)
+    p.add_argument("file")
+    p.add_argument("--out", required=True)
+    p.add_argument("--max-seconds", type=float, default=600.0, help="refuse longer inputs (trace size)")
+    p = sub.add_parser("import-fsdd", help="convert FSDD's flat layout into DATA/<digit>/ folders")
+    p.add_argument("source")
+    p.add_argument("dest")
+    p = sub.add_parser("gui", help="open the desktop app")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="lstm-vault", description="See inside LSTM sequence classifiers.")
+    sub = parser.add_subparsers(dest="command")
+    _add_train(sub)
+    _add_common(sub)
+    for extra in _EXTRA_COMMANDS:
+        extra[0](sub)
+    return parser
+
+
+# Other modules add commands here: (add_parser(sub), run(args) -> int, name)
+_EXTRA_COMMANDS: list = []
+
+
+def _load_extra_commands() -> None:
+    """Import the optional command modules once (``main`` may run many times in one process, e.g. tests)."""
+    import importlib
+    if _EXTRA_COMMANDS:
+        return
+    for mod in ("recognizers.cli.gestures", "recognizers.cli.transcribe", "recognizers.bench.engine",
+                "recognizers.cli.export", "recognizers.cli.connected"):
+        try:
+            m = importlib.import_module(mod)
+        except ImportError:
+            continue
+        if hasattr(m, "register_cli"):
+            _EXTRA_COMMANDS.extend(m.register_cli())
+
+
+def cmd_train(args) -> int:
+    from recognizers.training.loop import TerminalProgress, TrainConfig, train
+    progress = TerminalProgress()
+    aliases = {}
+    for a in args.label_alias:
+        if "=" not in a:
+            from recognizers.errors import VaultError
+            raise VaultError(f"--label-alias {a!r}: expected NAME=LABEL")
+        k, v = a.split("=", 1)
+        aliases[k] = v
+    cfg = TrainConfig(hidden_size=args.hidden, num_layers=args.layers, dropout=args.dropout, epochs=args.epochs,
+                      patience=args.patience, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
+                      device=args.device, val_fraction=args.val_fraction,
+                      val_groups=args.val_groups.split(",") if args.val_groups else None,
+                      exclude_groups=args.exclude_groups.split(",") if args.exclude_groups else None,
+                      negatives=args.negatives, reject_threshold=args.reject_threshold,
+                      label_aliases=aliases, threads=args.threads, name=args.name,
+                      workers=args.workers, feature_cache=args.feature_cache)
+    task = make_task_data(args.task, f_max=args.f_max)
+    res = train(task, args.data, args.out, cfg, on_epoch=progress.epoch, on_batch=progress.batch,
+                log=progress.message, command="lstm-vault " + " ".join(sys.argv[1:]))
+    if res.model_dir is not None:   # None on the non-zero ranks of a torchrun launch: rank 0 saves
+        what = ("best validation accuracy" if res.validation.get("n") else
+                "no validation set; final training accuracy (augmented)")
+        progress.message(f"saved {res.model_dir}: {what} {res.best_val_acc * 100:.2f}% "
+                         f"after {res.epochs_run} epochs in {res.seconds:.0f} s")
+    return 0
+
+
+def make_task_data(task: str, f_max: float | None = None):
+    if task == "speech":
+        from recognizers.data.speech import SpeechTaskData
+        from recognizers.frontends.log_mel import LogMelConfig
+        fe = LogMelConfig() if f_max is None else LogMelConfig(f_max_hz=f_max)
+        fe.validate()
+        return SpeechTaskData(frontend=fe)
+    from recognizers.data.gestures import GestureTaskData
+    return GestureTaskData()
+
+
+def _refuse_ctc(model) -> None:
+    """``eval`` and ``predict`` classify whole clips; a connected-digit (CTC) model reads strings instead."""
+    from recognizers.decoders.ctc import is_ctc_model
+    from recognizers.errors import VaultError
+    if is_ctc_model(model):
+        raise VaultError(f"{model.path}: a connected-digit (CTC) model reads digit strings: use "
+                         f"'lstm-vault transcribe --model {model.path} AUDIO' or "
+                         f"'python -m recognizers.bench.connected'")
+
+
+def cmd_eval(args) -> int:
+    from recognizers.training.evaluate import evaluate
+    from recognizers.metrics import format_report
+    from recognizers.model_files import load_model
+    from recognizers.training.loop import resolve_device
+    model = load_model(args.model, device=resolve_device(args.device))
+    _refuse_ctc(model)
+    r = evaluate(model, args.data)
+    if args.json:
+        print(json.dumps(r))
+    else:
+        print(format_report(r))
+    return 0
+
+
+def cmd_predict(args) -> int:
+    from recognizers.model_files import load_model
+    from recognizers.recognizer import Recognizer
+    model = load_model(args.model)
+    _refuse_ctc(model)
+    rec = Recognizer(model)
+    p = rec.predict_file(args.file, k=max(1, args.top))
+    if args.json:
+        print(json.dumps({"file": args.file, "label": p.label, "confidence": p.confidence,
+                          "rejected": p.rejected, "top": [{"label": l, "probability": q} for l, q in p.top]}))
+    else:
+        print(f"{args.file}: {p.label}" + (" (below the confidence threshold)" if p.rejected else ""))
+        for l, q in p.top:
+            print(f"  {l:<12} {q * 100:6.2f}%  " + "#" * int(round(q * 30)))
+    return 0
+
+
+def cmd_trace(args) -> int:
+    import numpy as np
+    from recognizers.errors import VaultError
+    from recognizers.frontends.registry import make_frontend
+    from recognizers.model_files import load_model
+    from recognizers.recognizer import Recognizer
+    model = load_model(args.model)
+    rec = Recognizer(model)
+    feats = rec.features_from_file(args.file)
+    fps = float(getattr(make_frontend(model.frontend_config).config, "frames_per_second", 0)
+                or model.meta.get("frontend", {}).get("fps") or 100.0)
+    if feats.shape[0] > args.max_seconds * fps:
+        raise VaultError(f"{args.file}: {feats.shape[0] / fps:.0f} s is longer than --max-seconds "
+                         f"{args.max_seconds:.0f}; trim it or raise the limit")
+    tr = rec.trace(feats)
+    out = Path(args.out)
+    tmp = out.with_name("." + out.name + ".tmp.npz")
+    try:
+        np.savez_compressed(tmp, labels=np.asarray(model.labels), **tr)
+        tmp.replace(out)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise VaultError(f"--out {out}: cannot write ({exc.strerror or exc})") from None
+    print(f"wrote {out}: {feats.shape[0]} frames, {model.network.arch.num_layers} layers × "
+          f"{model.network.arch.hidden_size} units")
+    return 0
+
+
+def cmd_import_fsdd(args) -> int:
+    from recognizers.data.datasets import import_fsdd
+    n = import_fsdd(args.source, args.dest)
+    print(f"imported {n} files into {args.dest}")
+    return 0
+
+
+def cmd_gui(args, gui_argv: list[str] | None = None) -> int:
+    """Open the desktop app; ``gui_argv`` are the app's own options (--mode, --file, --model-speech, ...)."""
+    try:
+        from desktop_app.main import main as gui_main
+    except ImportError as exc:
+        print(f"the desktop app is not available ({exc}); see 'lstm-vault --help'", file=sys.stderr)
+        return EXIT_USER_ERROR
+    return gui_main(list(gui_argv or []))
+
+
+COMMANDS = {"train": cmd_train, "eval": cmd_eval, "predict": cmd_predict, "trace": cmd_trace,
+            "import-fsdd": cmd_import_fsdd, "gui": cmd_gui}
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    _load_extra_commands()
+    parser = build_parser()
+    if not argv:
+        return cmd_gui(None)
+    if argv[0] == "gui":                       # lstm-vault gui [app options]
+        return cmd_gui(None, argv[1:])
+    if argv[0].startswith("--") and argv[0] != "--help":   # lstm-vault --mode gesture --file clip.mp4
+        return cmd_gui(None, argv)
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 0
+    runners = dict(COMMANDS)
+    for _add, run, name in _EXTRA_COMMANDS:
+        runners[name] = run
+    from recognizers.errors import VaultError
+    try:
+        return runners[args.command](args)
+    except VaultError as exc:
+        print(f"lstm-vault {args.command}: error: {exc}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except KeyboardInterrupt:
+        print(f"lstm-vault {args.command}: interrupted; nothing half-written was left behind", file=sys.stderr)
+        return 130
+    except MemoryError:
+        print(f"lstm-vault {args.command}: error: out of memory", file=sys.stderr)
+        return EXIT_USER_ERROR
+
+
+if __name__ == "__main__":
+    sys.exit(main())

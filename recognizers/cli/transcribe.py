@@ -1,0 +1,57 @@
+"""``lstm-vault transcribe --model MODEL_DIR AUDIO [--json]``: the running transcript of a recording.
+
+The file is pushed through :class:`recognizers.decoders.words.Transcriber` (or, for a connected-digit CTC
+model, :class:`recognizers.decoders.ctc.ConnectedTranscriber`) in small blocks, exactly as a microphone
+stream would be, so the CLI and the app's live transcript give the same words.
+"""
+from __future__ import annotations
+
+import json
+
+from recognizers.errors import VaultError
+
+
+def _add_parser(sub) -> None:
+    p = sub.add_parser("transcribe", help="running transcript of the vocabulary words in a recording")
+    p.add_argument("--model", required=True, help="speech model folder")
+    p.add_argument("audio", help="audio file (wav, flac, ogg, mp3, ...)")
+    p.add_argument("--json", action="store_true",
+                   help='print a JSON list of {"label", "start_s", "end_s", "confidence"}')
+    p.add_argument("--block-ms", type=float, default=20.0, help="size of the blocks pushed (as a live stream)")
+    p.add_argument("--min-confidence", type=float, default=None,
+                   help="emit words at or above this probability (default: the model's, else 0.5)")
+    p.add_argument("--device", default="cpu")
+
+
+def run(args) -> int:
+    from recognizers.io.audio import load_audio
+    from recognizers.model_files import load_model
+    from recognizers.training.loop import resolve_device
+    from recognizers.decoders.words import Transcriber, TranscriberConfig, transcribe_samples
+
+    if not args.block_ms > 0:
+        raise VaultError(f"--block-ms {args.block_ms}: must be above 0")
+    if args.min_confidence is not None and not 0 <= args.min_confidence <= 1:
+        raise VaultError(f"--min-confidence {args.min_confidence}: must be between 0 and 1")
+    import torch
+    torch.set_num_threads(1)  # pushes of a few frames: more threads only contend on a busy machine
+    model = load_model(args.model, task="speech", device=resolve_device(args.device))
+    from recognizers.decoders.ctc import ConnectedDecoderConfig, ConnectedTranscriber, is_ctc_model
+    if is_ctc_model(model):     # connected digits: the network itself places the digits
+        tr = ConnectedTranscriber(model, ConnectedDecoderConfig(min_confidence=args.min_confidence), trace=False)
+    else:
+        tr = Transcriber(model, TranscriberConfig(min_confidence=args.min_confidence), trace=False)
+    samples = load_audio(args.audio, tr.sample_rate_hz)
+    events = transcribe_samples(tr, samples, args.block_ms)
+    if args.json:
+        print(json.dumps([e.to_json() for e in events]))
+    else:
+        if not events:
+            print(f"{args.audio}: no words recognised ({len(samples) / tr.sample_rate_hz:.1f} s)")
+        for e in events:
+            print(f"{e.start_s:8.2f} {e.end_s:8.2f}  {e.label:<12} {e.confidence * 100:5.1f}%")
+    return 0
+
+
+def register_cli() -> list:
+    return [(_add_parser, run, "transcribe")]

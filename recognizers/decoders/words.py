@@ -1,0 +1,231 @@
+"""Live transcription: a continuous audio stream -> recognised vocabulary words with times and confidence.
+
+``Transcriber`` is the speech :class:`recognizers.events.Decoder`. Per pushed block of samples it:
+
+1. runs the model's streaming frontend (samples -> 10 ms log-mel frames, exactly the offline frames);
+2. runs the voice activity detector (:mod:`recognizers.decoders.vad`) on those frames; it also drops segments of
+   the wrong length and segments whose spectrum does not move (steady tones, hum, music-like notes);
+3. feeds every frame to the network exactly once, through the :class:`StreamingRecognizer`, but outside
+   words it holds back a short *pre-roll* of frames. When the VAD confirms a word start, the LSTM state is
+   zeroed and the network then sees the pre-roll and the word, like the padded single-word clips it was
+   trained on. Inside a word frames go through the network as soon as they arrive (no added delay);
+4. when the VAD ends the word (after its hangover of quiet frames), the word's class comes from the
+   probabilities a few frames after the word's last active frame (the model classifies a clip from its
+   last frame, and training clips end with 0-250 ms of padding). The event is emitted if the label is not
+   the model's unknown label and the confidence reaches ``min_confidence``.
+
+Times are seconds from the start of the stream (or the last ``reset``). All buffers are bounded by the
+pre-roll and the VAD's maximum word length, so memory does not grow with the stream.
+"""
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+from recognizers.errors import VaultError
+from recognizers.events import DecodedStep, RecognitionEvent
+from recognizers.model_files import LoadedModel
+from recognizers.pipeline import StreamingRecognizer, StreamStep, merge_steps
+from recognizers.decoders.vad import VadConfig, VadSegment, VoiceActivityDetector
+
+
+@dataclass
+class TranscriberConfig:
+    """Decoder settings (times in ms). ``min_confidence`` None: ``model.json``'s ``decoder.reject_threshold``
+    if it is set above 0, else 0.5."""
+
+    pre_roll_ms: float = 150.0      # frames before the detected start that the network sees
+    decision_delay_ms: float = 80.0  # classify this long after the word's last active frame (<= hangover)
+    decision_window_ms: float = 10.0  # average the probabilities over this much up to that frame
+    min_confidence: float | None = None
+    vad: VadConfig = field(default_factory=VadConfig)
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+DEFAULT_MIN_CONFIDENCE = 0.5
+
+
+class Transcriber:
+    """Streaming word transcriber for any speech model folder (labels from ``model.json``)."""
+
+    def __init__(self, model: LoadedModel, config: TranscriberConfig | None = None, trace: bool = True,
+                 device: str | None = None):
+        if model.task != "speech":
+            raise VaultError(f"{model.name}: is a {model.task} model; transcription needs a speech model")
+        self.model = model
+        self.config = config or TranscriberConfig()
+        self.recognizer = StreamingRecognizer(model, trace=trace, device=device)
+        fe_cfg = self.recognizer.frontend.config
+        if not hasattr(fe_cfg, "hop_ms"):
+            raise VaultError(f"{model.name}: transcription needs a log-mel audio frontend")
+        self.sample_rate_hz = int(fe_cfg.sample_rate_hz)
+        self.hop_s = fe_cfg.hop_length / fe_cfg.sample_rate_hz
+        # the analysis window sits centred in the frame's span (max(win, n_fft) samples)
+        span = getattr(fe_cfg, "span_length", fe_cfg.win_length)
+        self._win_offset_s = (span - fe_cfg.win_length) / 2 / fe_cfg.sample_rate_hz
+        self.win_s = fe_cfg.win_length / fe_cfg.sample_rate_hz
+        vad_cfg = VadConfig(**{**asdict(self.config.vad), "hop_ms": self.hop_s * 1000.0})
+        self.vad = VoiceActivityDetector(vad_cfg)
+        self.labels = list(model.labels)
+        self.unknown_index = self.labels.index(model.unknown_label) if model.unknown_label in self.labels else None
+        thr = self.config.min_confidence
+        if thr is None:
+            thr = float(model.meta.get("decoder", {}).get("reject_threshold", 0.0) or 0.0) or DEFAULT_MIN_CONFIDENCE
+        self.min_confidence = float(thr)
+        self._pre_roll = vad_cfg.frames(self.config.pre_roll_ms)
+        self._delay = min(vad_cfg.frames(self.config.decision_delay_ms), self.vad._hang)
+        self._window = vad_cfg.frames(self.config.decision_window_ms)
+        # Frames held back outside words: pre-roll plus what the VAD may still move a start back over.
+        self._hold = self._pre_roll + self.vad._onset_win + self.vad._lookback
+        self._max_word = self.vad._max_len + self._hold + self.vad._hang + 2
+        self.reset()
+
+    # ----------------------------------------------------------------------------------------------
+    def reset(self) -> None:
+        """Forget the stream (frontend, LSTM state, VAD, buffers); times restart at 0."""
+        self.recognizer.reset()
+        self.vad.reset()
+        self._pending: deque[np.ndarray] = deque()   # frames not yet run, oldest first
+        self._pending_start = 0                       # stream index of _pending[0]
+        self._fed = 0                                 # frames run through the network
+        self._word_probs: deque[np.ndarray] = deque(maxlen=self._max_word)
+        self._word_first = 0                          # stream index of _word_probs[0]
+        self.rejected: deque[dict] = deque(maxlen=64)  # recent rejected segments, for displays/debugging
+        self.utterance_ends: deque[float] = deque(maxlen=64)  # times (s) where the VAD closed an utterance
+
+    @property
+    def frames_seen(self) -> int:
+        return self.vad.frame
+
+    @property
+    def buffered_frames(self) -> int:
+        """Frames held in buffers (bounded; for tests and displays)."""
+        return len(self._pending) + len(self._word_probs)
+
+    def frame_start_s(self, k: int) -> float:
+        """Stream time of the first sample under frame ``k``'s analysis window."""
+        return k * self.hop_s + self._win_offset_s
+
+    def frame_end_s(self, k: int) -> float:
+        """Stream time just after the last sample under frame ``k``'s analysis window."""
+        return self.frame_start_s(k) + self.win_s
+
+    # ----------------------------------------------------------------------------------------------
+    def push(self, samples: Any) -> DecodedStep:
+        """Append mono float32 samples at the model's rate (any block size)."""
+        x = np.asarray(samples, dtype=np.float32).reshape(-1)
+        frames = self.recognizer.frontend.push(x)
+        return self._process(frames)
+
+    def push_frames(self, frames: np.ndarray) -> DecodedStep:
+        """Append frames computed elsewhere by the same frontend (``(n, n_mels)`` log-mel)."""
+        return self._process(np.asarray(frames, np.float32))
+
+    def _process(self, frames: np.ndarray) -> DecodedStep:
+        steps: list[StreamStep] = []
+        events: list[RecognitionEvent] = []
+        for i in range(frames.shape[0]):
+            self._pending.append(frames[i])
+            upd = self.vad.push(frames[i:i + 1])
+            for start in upd.starts:
+                self._begin_word(start, steps)
+            self.utterance_ends.extend(self.frame_start_s(k) for k in upd.utterance_ends)
+            if self.vad.active or upd.segments:
+                steps.append(self._run_pending(len(self._pending)))
+            for seg in upd.segments:
+                ev = self._end_word(seg)
+                if ev is not None:
+                    events.append(ev)
+        if not self.vad.active and len(self._pending) > self._hold:
+            steps.append(self._run_pending(len(self._pending) - self._hold))
+        return DecodedStep(self._merge(steps), events, self.vad.active)
+
+    def flush(self) -> list[RecognitionEvent]:
+        """End of stream: finish an open word and run the held-back frames. The stream can go on after."""
+        events = []
+        self._run_pending(len(self._pending))
+        upd = self.vad.finish()
+        self.utterance_ends.extend(self.frame_start_s(k) for k in upd.utterance_ends)
+        for seg in upd.segments:
+            ev = self._end_word(seg)
+            if ev is not None:
+                events.append(ev)
+        return events
+
+    # ----------------------------------------------------------------------------------------------
+    def _run_pending(self, n: int) -> StreamStep:
+        n = min(n, len(self._pending))
+        if n <= 0:
+            return self._merge([])
+        block = np.stack([self._pending.popleft() for _ in range(n)])
+        step = self.recognizer.push_features(block)
+        first = self._pending_start
+        self._pending_start += n
+        self._fed += n
+        if self.vad.active or self._word_probs:
+            for k in range(n):
+                if first + k >= self._word_first:
+                    self._word_probs.append(step.probabilities[k])
+        return step
+
+    def _begin_word(self, start: int, steps: list[StreamStep]) -> None:
+        first = max(start - self._pre_roll, self._pending_start)
+        # frames before the pre-roll still belong to the previous stretch of the stream
+        steps.append(self._run_pending(first - self._pending_start))
+        self.recognizer.reset_state()
+        self._word_probs.clear()
+        self._word_first = first
+
+    def _end_word(self, seg: VadSegment) -> RecognitionEvent | None:
+        probs = self._word_probs
+        start_s = self.frame_start_s(seg.start_frame)
+        end_s = self.frame_end_s(seg.end_frame)
+        info = {"start_s": start_s, "end_s": end_s}
+        if seg.dynamics_db is not None:
+            info["dynamics_db"] = seg.dynamics_db
+        try:
+            if not seg.accepted:
+                info["reason"] = seg.reason
+                return None
+            if not probs:
+                info["reason"] = "no frames"
+                return None
+            k = seg.end_frame + self._delay - self._word_first
+            k = min(max(k, 0), len(probs) - 1)
+            p = np.mean([probs[i] for i in range(max(0, k - self._window + 1), k + 1)], axis=0)
+            j = int(np.argmax(p))
+            conf = float(p[j])
+            label = self.labels[j]
+            info.update(label=label, confidence=conf)
+            if j == self.unknown_index:
+                info["reason"] = "unknown"
+                return None
+            if conf < self.min_confidence:
+                info["reason"] = "low confidence"
+                return None
+            info = {}
+            return RecognitionEvent(label, start_s, end_s, conf)
+        finally:
+            if info:
+                self.rejected.append(info)
+            self._word_probs.clear()
+
+    def _merge(self, steps: list[StreamStep]) -> StreamStep:
+        """One step for the whole push (what the GUI draws): the frames the network ran, in order."""
+        return merge_steps(steps, self._fed, self.recognizer.model.network.arch.input_size, len(self.labels))
+
+
+def transcribe_samples(transcriber: Transcriber, samples: np.ndarray, block_ms: float = 20.0
+                       ) -> list[RecognitionEvent]:
+    """Push a whole signal through ``transcriber`` in blocks, as a live source would, and flush."""
+    block = max(1, int(round(transcriber.sample_rate_hz * block_ms / 1000)))
+    events: list[RecognitionEvent] = []
+    for s in range(0, samples.size, block):
+        events += transcriber.push(samples[s:s + block]).events
+    events += transcriber.flush()
+    return events
