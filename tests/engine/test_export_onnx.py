@@ -124,7 +124,7 @@ def test_cli_refuses_a_bad_model_folder(tmp_path, capsys):
 def test_documented_onnx_example_runs(model_dir, tmp_path, monkeypatch, capsys):
     """The Python example of docs/onnx.md (or the README, once merged there) runs as written."""
     import re
-    from conftest import REPO
+    from testdata import REPO
     from recognizers.frontends.log_mel import LogMel
     blocks = [b for doc in (REPO / "docs" / "onnx.md", REPO / "README.md") if doc.is_file()
               for b in re.findall(r"```python\n(.*?)```", doc.read_text(), re.S) if "onnxruntime" in b]

@@ -18,7 +18,7 @@ from desktop_app.main_window import MainWindow  # noqa: E402
 from desktop_app.training_panel import equivalent_command  # noqa: E402
 from recognizers.data import recorder as rec  # noqa: E402
 
-from conftest import SYNTH_LABELS, synth_word  # noqa: E402
+from testdata import SYNTH_LABELS, synth_word  # noqa: E402
 from desktop_fixtures import untrained_model  # noqa: E402
 
 RATE = 16000

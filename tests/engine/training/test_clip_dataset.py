@@ -7,7 +7,7 @@ import re
 import numpy as np
 from safetensors.numpy import load_file
 
-from conftest import make_synth_dataset
+from testdata import make_synth_dataset
 from recognizers.cli.main import main
 from recognizers.training.clip_dataset import EpochBatches
 from recognizers.training.distributed import DistContext

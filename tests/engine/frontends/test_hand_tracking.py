@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from conftest import shared_data
+from testdata import shared_data
 from recognizers.errors import VaultError
 from recognizers.frontends.hand_tracking import Hand, HandTracker, hands_to_frame
 

@@ -9,7 +9,7 @@ import pytest
 import soundfile as sf
 import torch
 
-from conftest import ASSETS, shared_data
+from testdata import ASSETS, shared_data
 from recognizers.cli.main import main as cli_main
 from recognizers.decoders.ctc import (ConnectedTranscriber, ctc_greedy, is_ctc_model, voiced_part)
 from recognizers.nn.classifier import Architecture, SequenceClassifier

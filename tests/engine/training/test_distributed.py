@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, make_synth_dataset
+from testdata import REPO, make_synth_dataset
 from recognizers.cli.main import main
 from recognizers.training.distributed import DistContext, shard_indices
 

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import shared_data
+from testdata import shared_data
 from recognizers.io.audio import AUDIO_EXTENSIONS
 from recognizers.data.datasets import (Example, group_split, import_fsdd, is_fsdd_flat, scan_dataset,
                                   summarize)

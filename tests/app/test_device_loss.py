@@ -21,6 +21,7 @@ import pytest
 from pulse_server import private_pulse_server, server_argv
 
 HERE = Path(__file__).resolve().parent
+HELPERS = Path(__file__).resolve().parents[1] / "helpers"
 pytestmark = pytest.mark.slow
 
 
@@ -33,7 +34,7 @@ def pulse(tmp_path):
 def _run_app(pulse, tmp_path: Path, mode: str) -> dict:
     env, server, pids = pulse
     server_json = json.dumps({"pid": server.pid, "argv": server_argv(tmp_path), "log": str(tmp_path / "pulse.log")})
-    out = subprocess.run([sys.executable, str(HERE / "desktop_device_loss_app.py"), mode,
+    out = subprocess.run([sys.executable, str(HELPERS / "apps" / "desktop_device_loss_app.py"), mode,
                           str(tmp_path / "settings.ini"), "VirtualMic", server_json],
                          env=dict(env, QT_QPA_PLATFORM="offscreen"), capture_output=True, text=True, timeout=150)
     lines = [x for x in out.stdout.splitlines() if x.startswith("RESULT ")]

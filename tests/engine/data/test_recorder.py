@@ -19,7 +19,7 @@ from recognizers.data import recorder as rec
 from recognizers.data.datasets import scan_dataset
 from recognizers.data.gestures import load_landmark_file
 
-from conftest import REPO, SHARED_DATA, synth_word, write_wav
+from testdata import REPO, SHARED_DATA, synth_word, write_wav
 
 RATE = 16000
 

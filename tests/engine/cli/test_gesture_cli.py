@@ -4,7 +4,7 @@ import json
 import numpy as np
 import pytest
 
-from conftest import ASSETS, shared_data
+from testdata import ASSETS, shared_data
 from recognizers.cli.main import main
 from recognizers.data.gestures import TEMPLATE_HAND
 

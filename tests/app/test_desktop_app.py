@@ -23,7 +23,7 @@ from desktop_app.views.unit_lines import parse_units  # noqa: E402
 from desktop_app.views.waveform_view import peak_envelope  # noqa: E402
 from recognizers.nn.gate_stats import saturation_fractions  # noqa: E402
 
-from conftest import REPO, shared_data  # noqa: E402
+from testdata import REPO, shared_data  # noqa: E402
 from desktop_fixtures import engine_transcript, gesture_model_folder, trained_speech_model, untrained_model  # noqa: E402
 
 SPEECH_TIMEOUT_MS = 20_000

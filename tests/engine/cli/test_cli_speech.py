@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import REPO, SYNTH_LABELS, TINY_TRAIN_ARGS, write_wav
+from testdata import REPO, SYNTH_LABELS, TINY_TRAIN_ARGS, write_wav
 from recognizers.cli.main import main
 from recognizers.model_files import UNKNOWN_LABEL, WEIGHTS, load_model
 from recognizers.errors import VaultError

@@ -288,7 +288,7 @@ def _huge_landmark_cases(tmp_path: Path) -> list[tuple[str, str]]:
 
 def test_absurd_declared_sizes_are_refused_before_allocating(tmp_path):
     cases = _huge_model_cases(tmp_path) + _huge_landmark_cases(tmp_path)
-    code = CAPPED.format(paths=[str(HERE.parent), str(HERE)], cases=[(k, p) for k, p in cases])
+    code = CAPPED.format(paths=[str(HERE.parents[1]), str(HERE.parent / "helpers")], cases=[(k, p) for k, p in cases])
     code = code.replace('(load_model if kind == "model" else load_landmark_file)(path)',
                         '(load_model(path) if kind == "model" else load_landmark_file(path, 30.0 if kind.endswith("30fps") else None))')
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)

@@ -4,7 +4,7 @@ import csv
 import numpy as np
 import pytest
 
-from conftest import shared_data
+from testdata import shared_data
 from recognizers.data.datasets import Example, group_split, scan_dataset
 from recognizers.errors import DatasetError, VaultError
 from recognizers.data import gestures as gesture_data

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 SHIPPED = REPO / "assets" / "models"
 SPEECH_LABELS = [str(d) for d in range(10)] + ["_unknown_"]
 

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import ASSETS, shared_data
+from testdata import ASSETS, shared_data
 from recognizers.data.augment import colored_noise, synthetic_non_speech
 from recognizers.cli.main import main as cli_main
 from recognizers.nn.classifier import Architecture, SequenceClassifier

@@ -12,11 +12,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import shared_data
+from testdata import shared_data
 from desktop_fixtures import engine_transcript, trained_speech_model, untrained_model
 from pulse_server import private_pulse_server
 
 HERE = Path(__file__).resolve().parent
+HELPERS = Path(__file__).resolve().parents[1] / "helpers"
 pytestmark = pytest.mark.slow
 
 
@@ -43,7 +44,7 @@ def test_app_hears_and_recognises_speech_from_a_virtual_microphone(audio_server,
     else:
         untrained_model(models / "digits-untrained", "speech")
     env = dict(audio_server, QT_QPA_PLATFORM="offscreen")
-    out = subprocess.run([sys.executable, str(HERE / "desktop_live_microphone_app.py"), str(wav), str(models),
+    out = subprocess.run([sys.executable, str(HELPERS / "apps" / "desktop_live_microphone_app.py"), str(wav), str(models),
                           str(tmp_path / "settings.ini"), "VirtualMic"],
                          env=env, capture_output=True, text=True, timeout=120)
     lines = [line for line in out.stdout.splitlines() if line.startswith("RESULT ")]
