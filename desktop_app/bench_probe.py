@@ -58,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps({
             "seconds": elapsed, "redraws": w.redraws - start["redraws"],
             "redraw_hz": (w.redraws - start["redraws"]) / elapsed, "timer_hz": 1000.0 / w.timer.interval(),
-            "nominal_hz": REDRAW_HZ, "draw_ms_median": statistics.median(ms), "draw_ms_p95": ms[int(0.95 * (len(ms) - 1))],
+            "nominal_hz": REDRAW_HZ, "draw_ms_median": statistics.median(ms), "draw_ms_p95": ms[int(0.95 * (len(ms) - 1))],  # noqa: E501
             "dropped_audio_blocks": c.dropped_audio_blocks if c else None,
             "blocks_received": c.blocks_received if c else None, "frames_run": c.frames_run if c else None,
             "inference_ms": c.inference_ms if c else None, "errors": w.errors}), flush=True)

@@ -8,13 +8,22 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (QDockWidget, QFileDialog, QHBoxLayout, QLabel, QLineEdit, QPushButton,
-                               QTabWidget, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QDockWidget,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
 
 from .dataset_view import DatasetView
 from .recorder_panel import RecorderPanel
-from .training_panel import TrainingPanel
 from .settings_values import setting_str
+from .training_panel import TrainingPanel
 
 
 class DatasetDock(QDockWidget):

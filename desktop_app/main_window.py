@@ -14,8 +14,18 @@ import torch
 from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtMultimedia import QMediaDevices
-from PySide6.QtWidgets import (QComboBox, QFileDialog, QHBoxLayout, QLabel, QMainWindow, QPushButton,
-                               QSplitter, QStackedWidget, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QMainWindow,
+    QPushButton,
+    QSplitter,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
 
 from recognizers.errors import VaultError
 from recognizers.model_files import LoadedModel, load_model
@@ -26,6 +36,7 @@ from .dataset_dock import DatasetDock
 from .inference_worker import InferenceWorker, make_pipeline
 from .live_state import LiveState, Snapshot
 from .model_catalog import default_model, find_models
+from .qt_workarounds import protect_singletons
 from .settings_values import path_exists, setting_bytes, setting_str, setting_str_list
 from .views.camera_view import CameraView
 from .views.gate_heatmaps import GateHeatmapView
@@ -35,6 +46,8 @@ from .views.spectrogram_view import SpectrogramView
 from .views.transcript_view import TranscriptView
 from .views.unit_lines import UnitLinesView
 from .views.waveform_view import WaveformView
+
+protect_singletons()   # once per process, before any widget (no-op where PySide6 does not leak)
 
 MODES = ("speech", "gesture")
 MODE_TITLES = {"speech": "Speech", "gesture": "Gesture"}

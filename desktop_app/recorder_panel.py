@@ -9,13 +9,30 @@ QTimer on the GUI thread polls both to draw the cue and report saved takes and e
 from __future__ import annotations
 
 from PySide6.QtCore import QTimer, Signal
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QHBoxLayout, QLabel,
-                               QLineEdit, QListWidget, QProgressBar, QPushButton, QSpinBox, QVBoxLayout,
-                               QWidget)
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QProgressBar,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
 
 from recognizers.data.dataset_ops import label_folders
-from recognizers.data.recorder import (BackgroundSaver, DatasetWriter, RecordingError, RecordingSession,
-                                  RecordingSettings)
+from recognizers.data.recorder import (
+    BackgroundSaver,
+    DatasetWriter,
+    RecordingError,
+    RecordingSession,
+    RecordingSettings,
+)
 
 POLL_HZ = 30
 CUE_IDLE = "background: #1f2630; color: #8a93a0;"

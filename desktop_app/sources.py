@@ -12,9 +12,18 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
-from PySide6.QtCore import QObject, QThread, Qt, QTimer, Signal, Slot
-from PySide6.QtMultimedia import (QAudioDevice, QAudioFormat, QAudioSource, QCamera, QCameraDevice,
-                                  QMediaCaptureSession, QMediaDevices, QtAudio, QVideoSink)
+from PySide6.QtCore import QObject, Qt, QThread, QTimer, Signal, Slot
+from PySide6.QtMultimedia import (
+    QAudioDevice,
+    QAudioFormat,
+    QAudioSource,
+    QCamera,
+    QCameraDevice,
+    QMediaCaptureSession,
+    QMediaDevices,
+    QtAudio,
+    QVideoSink,
+)
 
 from recognizers.errors import VaultError
 

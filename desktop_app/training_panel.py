@@ -17,11 +17,24 @@ from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QThread, Qt, Signal
+from PySide6.QtCore import Qt, QThread, Signal
 from PySide6.QtGui import QBrush, QColor
-from PySide6.QtWidgets import (QDoubleSpinBox, QFileDialog, QFormLayout, QGridLayout, QHBoxLayout, QLabel,
-                               QLineEdit, QProgressBar, QPushButton, QSpinBox, QTableWidget, QTableWidgetItem,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QProgressBar,
+    QPushButton,
+    QSpinBox,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
 
 from recognizers.errors import VaultError
 from recognizers.training.loop import TrainConfig, _fmt_s
@@ -54,8 +67,8 @@ class TrainingWorker(QThread):
             self.batch_done.emit(epoch, done, total)
 
     def run(self) -> None:
-        from recognizers.cli.main import make_task_data
         from recognizers.training.loop import train
+        from recognizers.training.tasks import make_task_data
         try:
             res = train(make_task_data(self.task), self.data_dir, self.out_dir, self.config,
                         on_epoch=lambda r: self.epoch_done.emit(asdict(r)), on_batch=self._on_batch,

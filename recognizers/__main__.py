@@ -1,5 +1,5 @@
 import sys
 
-from recognizers.cli.main import main
+from recognizers.cli import main
 
 sys.exit(main())

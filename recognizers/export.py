@@ -28,11 +28,11 @@ import numpy as np
 import torch
 from torch import nn
 
-from recognizers.errors import VaultError
 from recognizers.cli.export import DEFAULT_OPSET
-from recognizers.nn.gate_lstm import GATE_NAMES, LSTMState
-from recognizers.nn.classifier import SequenceClassifier
+from recognizers.errors import VaultError
 from recognizers.model_files import LoadedModel, load_model
+from recognizers.nn.classifier import SequenceClassifier
+from recognizers.nn.gate_lstm import GATE_NAMES, LSTMState
 
 ONNX_FORMAT = "lstm-vault-onnx-chunk"
 ONNX_FORMAT_VERSION = 1

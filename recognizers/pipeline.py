@@ -16,8 +16,8 @@ import numpy as np
 import torch
 
 from recognizers.frontends.registry import make_frontend
-from recognizers.nn.gate_lstm import STEP_FRAMES, LSTMState
 from recognizers.model_files import LoadedModel
+from recognizers.nn.gate_lstm import STEP_FRAMES, LSTMState
 from recognizers.nn.numpy_step import NumpyStepper, weights_key
 
 

@@ -36,9 +36,9 @@ def _alarm(_sig, _frame):
 
 def fuzz_settings_factory():
     """One QApplication; each example writes a garbage QSettings file and opens the main window on it."""
+    import loader_fuzzing as lf
     from PySide6.QtCore import QSettings
     from PySide6.QtWidgets import QApplication
-    import loader_fuzzing as lf
     app = QApplication.instance() or QApplication([])
 
     def fuzz_settings(rng: random.Random, workdir: Path):

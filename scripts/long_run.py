@@ -57,8 +57,9 @@ def run(minutes: float, model_dir: Path | None, block_ms: float = 20.0, report=p
     from desktop_app.main_window import WINDOW_S
     from recognizers.model_files import load_model
     if model_dir is None or not (model_dir / "model.json").is_file():
-        from desktop_fixtures import untrained_model
         import tempfile
+
+        from desktop_fixtures import untrained_model
         model_dir = untrained_model(Path(tempfile.mkdtemp()) / "speech", "speech")
     model = load_model(model_dir, task="speech")
     arch = model.network.arch

@@ -25,8 +25,6 @@ from PySide6.QtCore import Qt  # noqa: E402
 from desktop_app.event_loop import process_events_until  # noqa: E402
 
 
-
-
 def digits_file(folder: Path) -> Path:
     import numpy as np
     import soundfile as sf
@@ -84,7 +82,7 @@ def live_shots(app, w, out: Path, tmp: Path) -> None:
     w.set_mode("gesture")
     w.unit_lines.set_units([0, 5, 9, 17])
     w.use_file(SHARED / "hands" / "mps_hand_landmarker_test_video.mp4")
-    process_events_until(app, 30, lambda: w.last_snapshot is not None and w.last_snapshot.now_s > 2.5 and w.camera.hands_drawn > 0)
+    process_events_until(app, 30, lambda: w.last_snapshot is not None and w.last_snapshot.now_s > 2.5 and w.camera.hands_drawn > 0)  # noqa: E501
     w.grab().save(str(out / "screenshot-gesture.png"))
     print(f"gesture: {w.camera.hands_drawn} hand(s) drawn, events {[e.label for e in w.transcript.events]} -> "
           f"{out / 'screenshot-gesture.png'}")

@@ -20,9 +20,20 @@ import sys
 
 import numpy as np
 
-from recognizers.bench.transcription import (align_counts, build_non_speech_stream, build_word_stream, run_stream,
-                                  unseen_speakers)
-from recognizers.decoders.ctc import ConnectedConfig, ConnectedDecoderConfig, ConnectedTranscriber, DigitPool, make_sequence
+from recognizers.bench.transcription import (
+    align_counts,
+    build_non_speech_stream,
+    build_word_stream,
+    run_stream,
+    unseen_speakers,
+)
+from recognizers.decoders.ctc import (
+    ConnectedConfig,
+    ConnectedDecoderConfig,
+    ConnectedTranscriber,
+    DigitPool,
+    make_sequence,
+)
 
 
 def build_string_stream(pool: DigitPool, n_strings: int, rng: np.random.Generator, sr: int,

@@ -151,9 +151,9 @@ def random_speech_model(seed: int = 0):
     """The digit model's architecture with untrained weights (the benchmark measures speed only)."""
     import torch
 
-    from recognizers.nn.classifier import Architecture, SequenceClassifier
-    from recognizers.model_files import FORMAT, FORMAT_VERSION, UNKNOWN_LABEL, LoadedModel
     from recognizers.frontends.log_mel import LogMelConfig
+    from recognizers.model_files import FORMAT, FORMAT_VERSION, UNKNOWN_LABEL, LoadedModel
+    from recognizers.nn.classifier import Architecture, SequenceClassifier
     torch.manual_seed(seed)
     labels = [UNKNOWN_LABEL] + [str(d) for d in range(10)]
     net = SequenceClassifier(Architecture(input_size=40, hidden_size=128, num_layers=2, num_classes=len(labels)))
@@ -282,7 +282,7 @@ def bench_trace_overhead(b: Bench) -> None:
             b.results[f"traced_forward_ms{name}"] = t_trace / inner * 1e3
             b.results[f"plain_forward_ms{name}"] = t_plain / inner * 1e3
         ref = naive_cell_traces(lstm, x)
-        cell_err = max(float((ref[k][n] - getattr(traces[k], n)).abs().max()) for k in range(len(ref)) for n in "ifgoch")
+        cell_err = max(float((ref[k][n] - getattr(traces[k], n)).abs().max()) for k in range(len(ref)) for n in "ifgoch")  # noqa: E501
         t_cell, t_trace = paired_medians(lambda: naive_cell_traces(lstm, x),
                                          lambda: _repeat(lambda: lstm(x, trace=True), inner), b.repeats)
         b.results["custom_cell_ratio"] = t_cell / (t_trace / inner)
@@ -348,7 +348,7 @@ def bench_naive_window(b: Bench) -> None:
     b.note(f"naive_window: {len(ends)} hops of 10 ms over {seconds:.0f} s; naive = log-mel of the last "
            f"{window} samples (100 frames) + network from zero state, last frame's probabilities, at every hop; "
            f"ours = StreamingRecognizer.push with carried state, per hop, fed the app's "
-           f"{SPEECH_BLOCK_MS:.0f} ms blocks (_10ms: 10 ms blocks, one push per hop). Same frames at every hop (max diff {feat_err:.1e}); at the first "
+           f"{SPEECH_BLOCK_MS:.0f} ms blocks (_10ms: 10 ms blocks, one push per hop). Same frames at every hop (max diff {feat_err:.1e}); at the first "  # noqa: E501
            f"hop (window = stream start) same probabilities (max diff {prob_err:.1e}); later the naive "
            f"outputs differ by design (they forget everything before the window)")
 
@@ -471,7 +471,6 @@ def _child_env(tmp: Path) -> dict:
 
 
 def bench_gui(b: Bench) -> None:
-    import numpy as np
     import soundfile as sf
 
     from recognizers.model_files import save_model
@@ -683,7 +682,8 @@ def run(args) -> int:
         raise VaultError(f"--only: unknown keys {unknown} (known: {', '.join(ALL_KEYS)})")
     if args.repeats < 1 or args.gui_seconds <= 0:
         raise VaultError("--repeats must be >= 1 and --gui-seconds > 0")
-    progress = (lambda s: print(s, file=sys.stderr, flush=True))
+    def progress(s):
+        return (print(s, file=sys.stderr, flush=True))
     r = run_benchmarks(only, args.repeats, args.gui_seconds, args.skip_train, progress)
     print(json.dumps(r, indent=1) if args.json else format_table(r))
     return 0

@@ -30,10 +30,10 @@ from pathlib import Path
 import numpy as np
 
 from recognizers.data import augment
-from recognizers.io.audio import AUDIO_EXTENSIONS, load_audio
-from recognizers.events import RecognitionEvent
-from recognizers.model_files import LoadedModel, load_model
 from recognizers.decoders.words import Transcriber, TranscriberConfig
+from recognizers.events import RecognitionEvent
+from recognizers.io.audio import AUDIO_EXTENSIONS, load_audio
+from recognizers.model_files import LoadedModel, load_model
 
 NOISE_COLOURS = (0.0, 1.0, 2.0)  # white, pink, brown
 
@@ -233,7 +233,7 @@ def run_benchmark(model: LoadedModel, data_dir: Path, speakers: list[str], snrs:
         from recognizers.errors import VaultError
         raise VaultError(f"{data_dir}: no clips of speakers {speakers} with labels {vocabulary}")
     result: dict = {"model": str(model.path), "speakers": speakers, "n_clips": len(clips), "block_ms": block_ms,
-                    "min_confidence": chosen, "decoder": {**tr.config.to_json(), "min_confidence": chosen}, "accuracy": [],
+                    "min_confidence": chosen, "decoder": {**tr.config.to_json(), "min_confidence": chosen}, "accuracy": [],  # noqa: E501
                     "seed": seed}
     all_lat, all_comp = [], []
     for k, snr in enumerate(snrs):

@@ -31,7 +31,8 @@ def run(args) -> int:
     from recognizers.decoders.ctc import ConnectedConfig, train_connected
     if args.epochs < 1 or args.sequences_per_epoch < 1 or args.batch_size < 1 or not args.lr > 0:
         raise VaultError("--epochs, --sequences-per-epoch and --batch-size must be at least 1, --lr above 0")
-    split = (lambda s: [g for g in s.split(",") if g] if s else None)
+    def split(s):
+        return ([g for g in s.split(",") if g] if s else None)
     cfg = ConnectedConfig(epochs=args.epochs, sequences_per_epoch=args.sequences_per_epoch,
                           batch_size=args.batch_size, lr=args.lr, seed=args.seed, threads=args.threads,
                           val_groups=split(args.val_groups), exclude_groups=split(args.exclude_groups))

@@ -1,4 +1,6 @@
-"""``lstm-vault`` command line. With no arguments it opens the desktop app.
+"""``lstm-vault`` engine commands (argparse and printing; the work is done in the engine's packages).
+
+``desktop_app.launcher`` opens the app for ``lstm-vault`` alone or ``lstm-vault gui``; everything else comes here.
 
 Every user error (bad file, bad model, bad option) prints one line and exits with status 2.
 """
@@ -85,17 +87,23 @@ def build_parser() -> argparse.ArgumentParser:
 _EXTRA_COMMANDS: list = []
 
 
+# Each registers its commands with ``register_cli() -> [(add_parser(sub), run(args) -> int, name)]``; none may
+# import torch at module level (``lstm-vault --help`` stays fast).
+COMMAND_MODULES = ("recognizers.cli.gestures", "recognizers.cli.transcribe", "recognizers.bench.engine",
+                   "recognizers.cli.export", "recognizers.cli.connected", "recognizers.cli.insight",
+                   "recognizers.cli.adapt")
+
+
 def _load_extra_commands() -> None:
     """Import the optional command modules once (``main`` may run many times in one process, e.g. tests)."""
     import importlib
+    import importlib.util
     if _EXTRA_COMMANDS:
         return
-    for mod in ("recognizers.cli.gestures", "recognizers.cli.transcribe", "recognizers.bench.engine",
-                "recognizers.cli.export", "recognizers.cli.connected"):
-        try:
-            m = importlib.import_module(mod)
-        except ImportError:
+    for mod in COMMAND_MODULES:
+        if importlib.util.find_spec(mod) is None:   # a command module not (yet) in this install
             continue
+        m = importlib.import_module(mod)
         if hasattr(m, "register_cli"):
             _EXTRA_COMMANDS.extend(m.register_cli())
 
@@ -118,6 +126,7 @@ def cmd_train(args) -> int:
                       negatives=args.negatives, reject_threshold=args.reject_threshold,
                       label_aliases=aliases, threads=args.threads, name=args.name,
                       workers=args.workers, feature_cache=args.feature_cache)
+    from recognizers.training.tasks import make_task_data
     task = make_task_data(args.task, f_max=args.f_max)
     res = train(task, args.data, args.out, cfg, on_epoch=progress.epoch, on_batch=progress.batch,
                 log=progress.message, command="lstm-vault " + " ".join(sys.argv[1:]))
@@ -127,17 +136,6 @@ def cmd_train(args) -> int:
         progress.message(f"saved {res.model_dir}: {what} {res.best_val_acc * 100:.2f}% "
                          f"after {res.epochs_run} epochs in {res.seconds:.0f} s")
     return 0
-
-
-def make_task_data(task: str, f_max: float | None = None):
-    if task == "speech":
-        from recognizers.data.speech import SpeechTaskData
-        from recognizers.frontends.log_mel import LogMelConfig
-        fe = LogMelConfig() if f_max is None else LogMelConfig(f_max_hz=f_max)
-        fe.validate()
-        return SpeechTaskData(frontend=fe)
-    from recognizers.data.gestures import GestureTaskData
-    return GestureTaskData()
 
 
 def _refuse_ctc(model) -> None:
@@ -151,9 +149,9 @@ def _refuse_ctc(model) -> None:
 
 
 def cmd_eval(args) -> int:
-    from recognizers.training.evaluate import evaluate
     from recognizers.metrics import format_report
     from recognizers.model_files import load_model
+    from recognizers.training.evaluate import evaluate
     from recognizers.training.loop import resolve_device
     model = load_model(args.model, device=resolve_device(args.device))
     _refuse_ctc(model)
@@ -184,6 +182,7 @@ def cmd_predict(args) -> int:
 
 def cmd_trace(args) -> int:
     import numpy as np
+
     from recognizers.errors import VaultError
     from recognizers.frontends.registry import make_frontend
     from recognizers.model_files import load_model
@@ -217,14 +216,11 @@ def cmd_import_fsdd(args) -> int:
     return 0
 
 
-def cmd_gui(args, gui_argv: list[str] | None = None) -> int:
-    """Open the desktop app; ``gui_argv`` are the app's own options (--mode, --file, --model-speech, ...)."""
-    try:
-        from desktop_app.main import main as gui_main
-    except ImportError as exc:
-        print(f"the desktop app is not available ({exc}); see 'lstm-vault --help'", file=sys.stderr)
-        return EXIT_USER_ERROR
-    return gui_main(list(gui_argv or []))
+def cmd_gui(args) -> int:
+    """The app is not part of the engine: ``lstm-vault`` (the launcher in ``desktop_app``) opens it."""
+    print("lstm-vault: the desktop app opens with 'lstm-vault' or 'lstm-vault gui' (python -m recognizers "
+          "runs engine commands only)", file=sys.stderr)
+    return EXIT_USER_ERROR
 
 
 COMMANDS = {"train": cmd_train, "eval": cmd_eval, "predict": cmd_predict, "trace": cmd_trace,
@@ -235,12 +231,8 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     _load_extra_commands()
     parser = build_parser()
-    if not argv:
+    if argv and argv[0] == "gui":
         return cmd_gui(None)
-    if argv[0] == "gui":                       # lstm-vault gui [app options]
-        return cmd_gui(None, argv[1:])
-    if argv[0].startswith("--") and argv[0] != "--help":   # lstm-vault --mode gesture --file clip.mp4
-        return cmd_gui(None, argv)
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()

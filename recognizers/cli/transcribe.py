@@ -24,10 +24,10 @@ def _add_parser(sub) -> None:
 
 
 def run(args) -> int:
+    from recognizers.decoders.words import Transcriber, TranscriberConfig, transcribe_samples
     from recognizers.io.audio import load_audio
     from recognizers.model_files import load_model
     from recognizers.training.loop import resolve_device
-    from recognizers.decoders.words import Transcriber, TranscriberConfig, transcribe_samples
 
     if not args.block_ms > 0:
         raise VaultError(f"--block-ms {args.block_ms}: must be above 0")

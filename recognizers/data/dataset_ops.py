@@ -20,11 +20,18 @@ from pathlib import Path
 
 import numpy as np
 
-from recognizers.io.audio import AUDIO_EXTENSIONS, load_audio
 from recognizers.data.datasets import FSDD_NAME, _group_from_name, folder_exists, is_fsdd_flat, scan_dataset
+from recognizers.data.recorder import (
+    DATASET_RATE_HZ,
+    RecordingError,
+    atomic_path,
+    check_label,
+    read_manifest,
+    write_manifest,
+    write_wav_atomic,
+)
 from recognizers.errors import DatasetError, VaultError
-from recognizers.data.recorder import (DATASET_RATE_HZ, RecordingError, atomic_path, check_label, read_manifest,
-                       write_manifest, write_wav_atomic)
+from recognizers.io.audio import AUDIO_EXTENSIONS, load_audio
 
 GESTURE_EXTENSIONS = (".npz",)
 VIDEO_COMPANION = ".mp4"        # a gesture take's optional video, beside its .npz

@@ -20,8 +20,13 @@ import numpy as np
 from recognizers.data.datasets import Example
 from recognizers.errors import VaultError
 from recognizers.frontends.hand_tracking import N_LANDMARKS, HandTracker, hands_to_frame
-from recognizers.frontends.landmarks import (MIN_PALM, LandmarkConfig, StreamingLandmarks, as_two_hand_frames,
-                                 hand_geometry)
+from recognizers.frontends.landmarks import (
+    MIN_PALM,
+    LandmarkConfig,
+    StreamingLandmarks,
+    as_two_hand_frames,
+    hand_geometry,
+)
 
 GESTURE_FILE_EXTENSIONS = (".npz",)
 VIDEO_EXTENSIONS = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv")

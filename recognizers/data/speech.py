@@ -6,9 +6,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from recognizers.data import augment
-from recognizers.io.audio import AUDIO_EXTENSIONS, load_audio
 from recognizers.data.datasets import Example
 from recognizers.frontends.log_mel import LogMel, LogMelConfig
+from recognizers.io.audio import AUDIO_EXTENSIONS, load_audio
 
 
 @dataclass

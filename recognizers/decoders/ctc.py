@@ -25,15 +25,15 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
-from recognizers.data import augment
-from recognizers.io.audio import AUDIO_EXTENSIONS, load_audio
 from recognizers.bench.transcription import align_counts
+from recognizers.data import augment
+from recognizers.decoders.vad import VadConfig, VoiceActivityDetector
 from recognizers.errors import DatasetError
 from recognizers.events import DecodedStep, RecognitionEvent
-from recognizers.model_files import UNKNOWN_LABEL, LoadedModel, load_model, save_model
 from recognizers.frontends.log_mel import LogMel, LogMelConfig
+from recognizers.io.audio import AUDIO_EXTENSIONS, load_audio
+from recognizers.model_files import UNKNOWN_LABEL, LoadedModel, load_model, save_model
 from recognizers.pipeline import StreamingRecognizer, StreamStep, merge_steps
-from recognizers.decoders.vad import VadConfig, VoiceActivityDetector
 
 DIGITS = [str(d) for d in range(10)]
 OTHER = "_other_"          # DigitPool key of words that are not digits

@@ -33,8 +33,8 @@ import torch
 
 from recognizers.errors import VaultError
 from recognizers.events import DecodedStep, RecognitionEvent
-from recognizers.frontends.registry import make_frontend
 from recognizers.frontends.landmarks import as_two_hand_frames, hand_geometry
+from recognizers.frontends.registry import make_frontend
 from recognizers.model_files import LoadedModel
 from recognizers.pipeline import StreamingRecognizer, StreamStep
 

@@ -25,11 +25,11 @@ from typing import Any
 
 import numpy as np
 
+from recognizers.decoders.vad import VadConfig, VadSegment, VoiceActivityDetector
 from recognizers.errors import VaultError
 from recognizers.events import DecodedStep, RecognitionEvent
 from recognizers.model_files import LoadedModel
 from recognizers.pipeline import StreamingRecognizer, StreamStep, merge_steps
-from recognizers.decoders.vad import VadConfig, VadSegment, VoiceActivityDetector
 
 
 @dataclass

@@ -25,7 +25,6 @@ from dataclasses import asdict, dataclass, fields
 import numpy as np
 
 from recognizers.errors import ModelFileError, VaultError
-from recognizers.frontends.registry import FrontendKind, register_frontend
 
 N_LANDMARKS = 21
 HAND_FEATURES = 1 + 3 * (N_LANDMARKS - 1) + 3
@@ -167,5 +166,3 @@ class StreamingLandmarks:
         self.frames_emitted += T
         return out
 
-
-register_frontend("landmarks", FrontendKind(LandmarkConfig.from_json, StreamingLandmarks))

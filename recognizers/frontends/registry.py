@@ -68,11 +68,11 @@ def offline_features(cfg: dict, whole_input: Any) -> np.ndarray:
 
 
 def _load_builtin() -> None:
+    """Register the built-in frontends on first use (imported here, not at module level, so that reading
+    a model's feature size does not import torchaudio; the frontends themselves never import the registry)."""
     if "logmel" not in _REGISTRY:
         from recognizers.frontends.log_mel import LogMelConfig, StreamingLogMel
         register_frontend("logmel", FrontendKind(LogMelConfig.from_json, StreamingLogMel))
     if "landmarks" not in _REGISTRY:
-        try:
-            from recognizers.frontends.registry import landmarks as landmark_frontend  # noqa: F401  (registers itself)
-        except ImportError:
-            pass
+        from recognizers.frontends.landmarks import LandmarkConfig, StreamingLandmarks
+        register_frontend("landmarks", FrontendKind(LandmarkConfig.from_json, StreamingLandmarks))

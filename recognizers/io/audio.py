@@ -19,9 +19,10 @@ def resample(samples: np.ndarray, rate_in: int, rate_out: int) -> np.ndarray:
     """Band-limited resampling (torchaudio's windowed sinc) of a 1-D float array."""
     if rate_in == rate_out or samples.size == 0:
         return samples.astype(np.float32, copy=False)
+    from math import gcd
+
     import torch
     import torchaudio.functional as AF
-    from math import gcd
     rate_in, rate_out = int(rate_in), int(rate_out)
     g = gcd(rate_in, rate_out)
     if max(rate_in, rate_out) // g > MAX_RESAMPLE_FACTOR:

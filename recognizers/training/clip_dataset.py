@@ -21,11 +21,11 @@ import numpy as np
 from torch.utils.data import DataLoader, Dataset
 
 from recognizers.data import augment
-from recognizers.training import distributed
 from recognizers.data.datasets import Example
-from recognizers.errors import DatasetError, VaultError
 from recognizers.data.feature_cache import FeatureCache, file_identity
-from recognizers.training.loop import augmented_features
+from recognizers.errors import DatasetError, VaultError
+from recognizers.training import distributed
+from recognizers.training.tasks import augmented_features
 
 TRAIN_SPLIT, VAL_SPLIT = 1, 2
 

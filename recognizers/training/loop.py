@@ -6,8 +6,6 @@ below is shared by both modalities, the CLI and the app.
 """
 from __future__ import annotations
 
-import functools
-import inspect
 import math
 import os
 import platform
@@ -17,52 +15,20 @@ import threading
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Protocol
+from typing import Any, Callable
 
 import numpy as np
 import torch
 from torch import nn
 
-from recognizers.data import augment
-from recognizers.training import distributed
 from recognizers import metrics
+from recognizers.data import augment
 from recognizers.data.datasets import Example, group_split, scan_dataset, summarize
 from recognizers.errors import DatasetError, VaultError
-from recognizers.nn.classifier import Architecture, SequenceClassifier
 from recognizers.model_files import UNKNOWN_LABEL, save_model
-
-
-class TaskData(Protocol):
-    task: str
-    extensions: tuple[str, ...]
-    spec_augment: bool
-
-    @property
-    def frontend_json(self) -> dict: ...
-
-    def load(self, example: Example) -> Any: ...
-
-    # A task may also accept a keyword ``label`` (the example's label name; the unknown label for synthetic
-    # negatives) for label-conditional augmentation: training passes it, via augmented_features, only to
-    # tasks whose ``features`` has that parameter (the gesture task does; speech does not).
-    def features(self, raw: Any, rng: np.random.Generator | None = None) -> np.ndarray: ...
-
-    def synthetic_negative(self, rng: np.random.Generator) -> Any: ...
-
-
-@functools.lru_cache(maxsize=None)
-def _features_take_label(task_type: type) -> bool:
-    try:
-        return "label" in inspect.signature(task_type.features).parameters
-    except (TypeError, ValueError):
-        return False
-
-
-def augmented_features(task: TaskData, raw: Any, rng: np.random.Generator, label: str | None) -> np.ndarray:
-    """``task.features(raw, rng)``, with ``label=label`` added if the task's ``features`` accepts it."""
-    if label is not None and _features_take_label(type(task)):
-        return task.features(raw, rng, label=label)
-    return task.features(raw, rng)
+from recognizers.nn.classifier import Architecture, SequenceClassifier
+from recognizers.training import distributed
+from recognizers.training.tasks import TaskData, augmented_features
 
 
 def _decoder_meta(task: TaskData, config: "TrainConfig") -> dict:

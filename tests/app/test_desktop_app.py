@@ -13,7 +13,9 @@ import pytest
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 pytest.importorskip("pytestqt")
 
+from desktop_fixtures import engine_transcript, gesture_model_folder, trained_speech_model, untrained_model  # noqa: E402
 from PySide6.QtCore import QPointF, QSettings  # noqa: E402
+from testdata import REPO, shared_data  # noqa: E402
 
 from desktop_app.inference_worker import InferenceWorker, SpeechPipeline  # noqa: E402
 from desktop_app.live_state import LiveState  # noqa: E402
@@ -22,9 +24,6 @@ from desktop_app.ring_buffers import RingBuffer  # noqa: E402
 from desktop_app.views.unit_lines import parse_units  # noqa: E402
 from desktop_app.views.waveform_view import peak_envelope  # noqa: E402
 from recognizers.nn.gate_stats import saturation_fractions  # noqa: E402
-
-from testdata import REPO, shared_data  # noqa: E402
-from desktop_fixtures import engine_transcript, gesture_model_folder, trained_speech_model, untrained_model  # noqa: E402
 
 SPEECH_TIMEOUT_MS = 20_000
 

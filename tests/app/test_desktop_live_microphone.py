@@ -11,10 +11,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
-from testdata import shared_data
 from desktop_fixtures import engine_transcript, trained_speech_model, untrained_model
 from pulse_server import private_pulse_server
+from testdata import shared_data
 
 HERE = Path(__file__).resolve().parent
 HELPERS = Path(__file__).resolve().parents[1] / "helpers"
@@ -44,7 +43,7 @@ def test_app_hears_and_recognises_speech_from_a_virtual_microphone(audio_server,
     else:
         untrained_model(models / "digits-untrained", "speech")
     env = dict(audio_server, QT_QPA_PLATFORM="offscreen")
-    out = subprocess.run([sys.executable, str(HELPERS / "apps" / "desktop_live_microphone_app.py"), str(wav), str(models),
+    out = subprocess.run([sys.executable, str(HELPERS / "apps" / "desktop_live_microphone_app.py"), str(wav), str(models),  # noqa: E501
                           str(tmp_path / "settings.ini"), "VirtualMic"],
                          env=env, capture_output=True, text=True, timeout=120)
     lines = [line for line in out.stdout.splitlines() if line.startswith("RESULT ")]

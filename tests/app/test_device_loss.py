@@ -17,7 +17,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from pulse_server import private_pulse_server, server_argv
 
 HERE = Path(__file__).resolve().parent

@@ -14,15 +14,14 @@ import soundfile as sf
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 pytest.importorskip("pytestqt")
 
+from desktop_fixtures import untrained_model  # noqa: E402
 from PySide6.QtCore import QSettings  # noqa: E402
+from testdata import SHARED_DATA, synth_word, write_wav  # noqa: E402
 
 from desktop_app.main_window import MainWindow  # noqa: E402
 from recognizers.data import recorder as rec  # noqa: E402
 from recognizers.data.datasets import scan_dataset  # noqa: E402
 from recognizers.data.gestures import load_landmark_file  # noqa: E402
-
-from testdata import SHARED_DATA, synth_word, write_wav  # noqa: E402
-from desktop_fixtures import untrained_model  # noqa: E402
 
 RATE = 16000
 

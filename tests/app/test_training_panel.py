@@ -12,14 +12,13 @@ import pytest
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 pytest.importorskip("pytestqt")
 
+from desktop_fixtures import untrained_model  # noqa: E402
 from PySide6.QtCore import QSettings, QTimer  # noqa: E402
+from testdata import SYNTH_LABELS, synth_word  # noqa: E402
 
 from desktop_app.main_window import MainWindow  # noqa: E402
 from desktop_app.training_panel import equivalent_command  # noqa: E402
 from recognizers.data import recorder as rec  # noqa: E402
-
-from testdata import SYNTH_LABELS, synth_word  # noqa: E402
-from desktop_fixtures import untrained_model  # noqa: E402
 
 RATE = 16000
 SPEAKERS = ("ann", "bob", "cat", "dan")

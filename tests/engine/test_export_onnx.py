@@ -12,9 +12,9 @@ onnx = pytest.importorskip("onnx")
 
 from recognizers.cli.main import main  # noqa: E402
 from recognizers.export import export_onnx  # noqa: E402
-from recognizers.nn.classifier import Architecture, SequenceClassifier  # noqa: E402
-from recognizers.model_files import load_model, save_model  # noqa: E402
 from recognizers.frontends.log_mel import LogMelConfig  # noqa: E402
+from recognizers.model_files import load_model, save_model  # noqa: E402
+from recognizers.nn.classifier import Architecture, SequenceClassifier  # noqa: E402
 from recognizers.pipeline import StreamingRecognizer  # noqa: E402
 
 N_MELS, HIDDEN, LAYERS = 12, 10, 2
@@ -124,7 +124,9 @@ def test_cli_refuses_a_bad_model_folder(tmp_path, capsys):
 def test_documented_onnx_example_runs(model_dir, tmp_path, monkeypatch, capsys):
     """The Python example of docs/onnx.md (or the README, once merged there) runs as written."""
     import re
+
     from testdata import REPO
+
     from recognizers.frontends.log_mel import LogMel
     blocks = [b for doc in (REPO / "docs" / "onnx.md", REPO / "README.md") if doc.is_file()
               for b in re.findall(r"```python\n(.*?)```", doc.read_text(), re.S) if "onnxruntime" in b]

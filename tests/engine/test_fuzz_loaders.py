@@ -12,15 +12,14 @@ import struct
 import subprocess
 import sys
 import textwrap
-import zipfile
 from pathlib import Path
 
+import loader_fuzzing as lf
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import loader_fuzzing as lf
 from recognizers.errors import ModelFileError, VaultError
 
 HERE = Path(__file__).resolve().parent
@@ -100,6 +99,7 @@ def qapp():
 @given(seed=seeds)
 def test_garbage_settings_never_stop_the_window(seed, qapp, tmp_path_factory):
     from PySide6.QtCore import QSettings
+
     from desktop_app.main_window import MainWindow
     tmp = tmp_path_factory.mktemp("settings")
     rng = random.Random(seed)
@@ -124,6 +124,7 @@ def test_garbage_settings_never_stop_the_window(seed, qapp, tmp_path_factory):
 
 def test_settings_readers_return_the_right_type(qapp, tmp_path):
     from PySide6.QtCore import QByteArray, QSettings
+
     from desktop_app.settings_values import path_exists, setting_bytes, setting_str, setting_str_list
     s = QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat)
     s.setValue("a", 5)
@@ -170,6 +171,7 @@ def test_a_malicious_pickle_in_a_model_folder_never_runs(name, tmp_path):
 
 def test_a_pickle_renamed_to_safetensors_beside_a_valid_description_is_refused(tmp_path):
     from desktop_fixtures import untrained_model
+
     from recognizers.model_files import WEIGHTS, load_model
     folder = untrained_model(tmp_path / "m", "speech", hidden=8)
     marker = tmp_path / "PWNED"
@@ -232,6 +234,7 @@ CAPPED = textwrap.dedent("""
 
 def _huge_model_cases(tmp_path: Path) -> list[tuple[str, str]]:
     from desktop_fixtures import untrained_model
+
     from recognizers.model_files import META, WEIGHTS
     seed = untrained_model(tmp_path / "seed", "speech", hidden=8)
     cases = []
@@ -290,7 +293,7 @@ def test_absurd_declared_sizes_are_refused_before_allocating(tmp_path):
     cases = _huge_model_cases(tmp_path) + _huge_landmark_cases(tmp_path)
     code = CAPPED.format(paths=[str(HERE.parents[1]), str(HERE.parent / "helpers")], cases=[(k, p) for k, p in cases])
     code = code.replace('(load_model if kind == "model" else load_landmark_file)(path)',
-                        '(load_model(path) if kind == "model" else load_landmark_file(path, 30.0 if kind.endswith("30fps") else None))')
+                        '(load_model(path) if kind == "model" else load_landmark_file(path, 30.0 if kind.endswith("30fps") else None))')  # noqa: E501
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     lines = [x for x in out.stdout.splitlines() if x.startswith("RESULT ")]
     assert lines, out.stderr[-2000:]

@@ -10,9 +10,9 @@ import torch
 
 from recognizers import model_files
 from recognizers.errors import ModelFileError
-from recognizers.nn.classifier import Architecture, SequenceClassifier
-from recognizers.model_files import META, WEIGHTS, load_model, read_meta, save_model
 from recognizers.frontends.log_mel import LogMelConfig
+from recognizers.model_files import META, WEIGHTS, load_model, read_meta, save_model
+from recognizers.nn.classifier import Architecture, SequenceClassifier
 
 N_MELS = 12
 

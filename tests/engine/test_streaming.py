@@ -6,12 +6,12 @@ import numpy as np
 import pytest
 import torch
 
-from recognizers.frontends.registry import offline_features
-from recognizers.nn.gate_lstm import STEP_FRAMES
-from recognizers.nn.classifier import Architecture, SequenceClassifier
-from recognizers.model_files import LoadedModel
-from recognizers.nn.numpy_step import NumpyStepper
 from recognizers.frontends.log_mel import LogMelConfig
+from recognizers.frontends.registry import offline_features
+from recognizers.model_files import LoadedModel
+from recognizers.nn.classifier import Architecture, SequenceClassifier
+from recognizers.nn.gate_lstm import STEP_FRAMES
+from recognizers.nn.numpy_step import NumpyStepper
 from recognizers.pipeline import StreamingRecognizer
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")

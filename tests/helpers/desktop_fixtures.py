@@ -15,8 +15,8 @@ SPEECH_LABELS = [str(d) for d in range(10)] + ["_unknown_"]
 
 
 def untrained_model(folder: Path, task: str, hidden: int = 24) -> Path:
-    from recognizers.nn.classifier import Architecture, SequenceClassifier
     from recognizers.model_files import save_model
+    from recognizers.nn.classifier import Architecture, SequenceClassifier
     if task == "speech":
         from recognizers.frontends.log_mel import LogMelConfig
         frontend = LogMelConfig().to_json()
@@ -49,9 +49,9 @@ def gesture_model_folder() -> Path | None:
 
 def engine_transcript(model_folder: Path, wav: Path) -> list[str]:
     """What the engine itself recognises in ``wav`` (offline, 20 ms blocks): what the app must show."""
+    from recognizers.decoders.words import Transcriber, transcribe_samples
     from recognizers.io.audio import load_audio
     from recognizers.model_files import load_model
-    from recognizers.decoders.words import Transcriber, transcribe_samples
     model = load_model(model_folder, task="speech")
     samples = load_audio(wav, int(model.frontend_config.get("sample_rate_hz", 16000)))
     return [e.label for e in transcribe_samples(Transcriber(model), samples)]

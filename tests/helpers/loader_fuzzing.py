@@ -436,7 +436,7 @@ def mutate_safetensors(data: bytes, rng: random.Random) -> tuple[bytes, str]:
         hdr, _ = mutate_bytes(hdr, rng)
     declared = len(hdr)
     if op == "len":
-        declared = rng.choice((0, 1, declared - 1, declared + 1, 2**63, 2**64 - 1, 100 * 2**20 + 1, len(body) + declared))
+        declared = rng.choice((0, 1, declared - 1, declared + 1, 2**63, 2**64 - 1, 100 * 2**20 + 1, len(body) + declared))  # noqa: E501
     if op == "body":
         body, _ = mutate_bytes(body, rng)
     return struct.pack("<Q", declared) + hdr + body, f"{op}:{name}"
@@ -446,8 +446,8 @@ def _smoke_model(loaded) -> None:
     """A loaded model must run: a streaming recogniser (and the speech transcriber) on a short input."""
     from recognizers.pipeline import StreamingRecognizer
     if loaded.task == "speech":
-        from recognizers.errors import VaultError
         from recognizers.decoders.words import Transcriber
+        from recognizers.errors import VaultError
         try:
             t = Transcriber(loaded)
         except VaultError:

@@ -35,7 +35,7 @@ def server_argv(tmp_path: Path) -> list[str]:
 def private_pulse_server(tmp_path: Path, reap: bool = False):
     missing = [t for t in TOOLS if shutil.which(t) is None]
     if missing:
-        pytest.skip(f"needs PulseAudio tools ({', '.join(missing)} not installed: apt install pulseaudio pulseaudio-utils)")
+        pytest.skip(f"needs PulseAudio tools ({', '.join(missing)} not installed: apt install pulseaudio pulseaudio-utils)")  # noqa: E501
     run, home = tmp_path / "run", tmp_path / "home"
     run.mkdir(mode=0o700)
     home.mkdir()

@@ -1,4 +1,6 @@
-"""Shared test data: paths, the shared-data skip, synthetic speech and a tiny trained model (fixtures re-exported by tests/conftest.py)."""
+"""Shared test data: paths, the shared-data skip, synthetic speech, a tiny trained model.
+
+The fixtures are re-exported by tests/conftest.py."""
 import os
 from pathlib import Path
 

@@ -13,11 +13,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-
 from testdata import REPO, SYNTH_LABELS, TINY_TRAIN_ARGS, write_wav
+
 from recognizers.cli.main import main
-from recognizers.model_files import UNKNOWN_LABEL, WEIGHTS, load_model
 from recognizers.errors import VaultError
+from recognizers.model_files import UNKNOWN_LABEL, WEIGHTS, load_model
 from recognizers.recognizer import Recognizer, load_input
 
 RATE = 16000
@@ -486,14 +486,3 @@ def test_subprocess_bad_input_exit_code_and_no_traceback(tiny_speech_model, synt
         assert "Traceback" not in err and len(err.strip().splitlines()) == 1 and str(target) in err
         if command != "trace":
             break  # one subprocess is enough for predict
-
-
-def test_app_options_reach_the_desktop_app(capsys):
-    """``lstm-vault gui --help`` and ``lstm-vault --mode …`` go to the app's own option parser."""
-    from recognizers.cli.main import main
-    with pytest.raises(SystemExit) as e:
-        main(["gui", "--help"])
-    assert e.value.code == 0 and "--mode" in capsys.readouterr().out
-    with pytest.raises(SystemExit) as e:
-        main(["--mode", "nonsense"])
-    assert e.value.code == 2 and "--mode" in capsys.readouterr().err

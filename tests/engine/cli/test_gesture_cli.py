@@ -3,8 +3,8 @@ import json
 
 import numpy as np
 import pytest
-
 from testdata import ASSETS, shared_data
+
 from recognizers.cli.main import main
 from recognizers.data.gestures import TEMPLATE_HAND
 
@@ -36,7 +36,7 @@ def trained(tmp_path_factory):
         for k in range(14):
             np.savez(root / "data" / label / f"s{k:02d}.npz", landmarks=swipe(rng, d))
     rc = main(["train", "--task", "gesture", "--data", str(root / "data"), "--out", str(root / "model"),
-               "--epochs", "40", "--hidden", "32", "--layers", "1", "--patience", "40", "--lr", "0.01", "--threads", "1",
+               "--epochs", "40", "--hidden", "32", "--layers", "1", "--patience", "40", "--lr", "0.01", "--threads", "1",  # noqa: E501
                "--device", "cpu", "--negatives", "0.5"])
     assert rc == 0
     return root
@@ -149,9 +149,9 @@ def test_shipped_model_on_held_out_arman_sequences(tmp_path):
     if not (model_dir / "model.json").is_file():
         pytest.skip("assets/models/gestures-arman6 is not built (scripts/train_gesture_model.sh)")
     src = shared_data("dynamic_gestures_arman")
-    from recognizers.training.evaluate import evaluate
     from recognizers.data.importers import import_arman
     from recognizers.model_files import load_model
+    from recognizers.training.evaluate import evaluate
     import_arman(src, tmp_path / "train", 0.3, tmp_path / "test")   # the split the training script made
     model = load_model(model_dir, task="gesture")
     r = evaluate(model, tmp_path / "test")

@@ -3,12 +3,11 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-
 from testdata import shared_data
-from recognizers.io.audio import AUDIO_EXTENSIONS
-from recognizers.data.datasets import (Example, group_split, import_fsdd, is_fsdd_flat, scan_dataset,
-                                  summarize)
+
+from recognizers.data.datasets import Example, group_split, import_fsdd, is_fsdd_flat, scan_dataset, summarize
 from recognizers.errors import DatasetError
+from recognizers.io.audio import AUDIO_EXTENSIONS
 
 EXT = AUDIO_EXTENSIONS
 

@@ -3,14 +3,22 @@ import csv
 
 import numpy as np
 import pytest
-
 from testdata import shared_data
-from recognizers.data.datasets import Example, group_split, scan_dataset
-from recognizers.errors import DatasetError, VaultError
+
 from recognizers.data import gestures as gesture_data
-from recognizers.data.gestures import (TEMPLATE_HAND, GestureAugmentConfig, GestureTaskData, augment_sequence,
-                                      flip_hand_side, load_gesture_input, load_landmark_file, resample_frames)
+from recognizers.data.datasets import Example, group_split, scan_dataset
+from recognizers.data.gestures import (
+    TEMPLATE_HAND,
+    GestureAugmentConfig,
+    GestureTaskData,
+    augment_sequence,
+    flip_hand_side,
+    load_gesture_input,
+    load_landmark_file,
+    resample_frames,
+)
 from recognizers.data.importers import import_arman, import_kazuhito
+from recognizers.errors import DatasetError, VaultError
 from recognizers.recognizer import load_input
 
 
@@ -121,7 +129,8 @@ def test_task_data_features_augmentation_and_negatives(tmp_path):
     assert all(n.ndim == 4 and n.shape[1:] == (2, 21, 3) and n.shape[0] >= 20 for n in negs)
     assert any(np.isnan(n).all() for n in negs) and any(np.isfinite(n).any() for n in negs)
     # still/drifting hands move far less than the swipe
-    speed = lambda f: np.abs(f[:, 64 + 61:64 + 63]).mean()
+    def speed(f):
+        return np.abs(f[:, 64 + 61:64 + 63]).mean()
     moving = [speed(task.features(n)) for n in negs if np.isfinite(n[:, 1]).all()]
     assert moving and np.median(moving) < speed(clean)
 
@@ -154,7 +163,8 @@ def test_flip_hand_side_turns_the_hand_about_its_long_axis():
     np.testing.assert_allclose(flip_hand_side(y), x, atol=1e-5)                    # twice: the original
     assert not np.allclose(y[:, 1], x[:, 1], equal_nan=True)
     # the thumb tip (4) crosses the wrist->MCP9 axis; the middle fingertip (12) stays on it
-    side = lambda f, k: np.cross(f[:, 1, 9, :2] - f[:, 1, 0, :2], f[:, 1, k, :2] - f[:, 1, 0, :2])
+    def side(f, k):
+        return np.cross(f[:, 1, 9, :2] - f[:, 1, 0, :2], f[:, 1, k, :2] - f[:, 1, 0, :2])
     ok = np.isfinite(x[:, 1, 0, 0])
     assert np.all(np.sign(side(x, 4)[ok]) == -np.sign(side(y, 4)[ok]))
     np.testing.assert_allclose(np.linalg.norm(y[:, 1] - y[:, 1, :1], axis=-1)[ok],     # a rigid turn
@@ -202,7 +212,8 @@ def test_flip_side_only_for_the_chosen_labels(monkeypatch):
 
 
 def test_training_passes_the_label_to_tasks_that_take_it(tmp_path):
-    from recognizers.training.loop import TrainConfig, augmented_features, train
+    from recognizers.training.loop import TrainConfig, train
+    from recognizers.training.tasks import augmented_features
     x = np.repeat(TEMPLATE_HAND[None], 12, 0)
     x[:, :, 0] += np.linspace(0, 0.2, 12)[:, None]
     for label in ("follow", "stop"):
@@ -227,7 +238,7 @@ def test_training_passes_the_label_to_tasks_that_take_it(tmp_path):
     train(Recording(), tmp_path, None, cfg)
     assert sorted(seen) == ["_unknown_", "_unknown_", "follow", "follow", "stop", "stop"]
     train(NoLabel(), tmp_path, None, cfg)
-    from recognizers.training.clip_dataset import ClipDataset                                 # the --workers path
+    from recognizers.training.clip_dataset import ClipDataset  # the --workers path
     seen.clear()
     items = [(e, 1) for e in scan_dataset(tmp_path, (".npz",))][:1]
     ClipDataset(Recording(), items, 0, None, labels=["follow", "stop"])[(0, 1)]

@@ -13,13 +13,12 @@ import time
 import numpy as np
 import pytest
 import soundfile as sf
+from testdata import REPO, SHARED_DATA, synth_word, write_wav
 
 from recognizers.data import dataset_ops as ops
 from recognizers.data import recorder as rec
 from recognizers.data.datasets import scan_dataset
 from recognizers.data.gestures import load_landmark_file
-
-from testdata import REPO, SHARED_DATA, synth_word, write_wav
 
 RATE = 16000
 

@@ -12,10 +12,10 @@ import sys
 import time
 
 import soundfile as sf
+from test_recorder import KILL_SCRIPT, REPO
 
 from recognizers.data.datasets import scan_dataset
 from recognizers.data.gestures import load_landmark_file
-from test_recorder import KILL_SCRIPT, REPO
 
 
 def _digest(p) -> str:

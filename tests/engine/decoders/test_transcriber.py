@@ -12,15 +12,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-
-from testdata import ASSETS, shared_data
-from recognizers.data.augment import colored_noise, synthetic_non_speech
-from recognizers.cli.main import main as cli_main
-from recognizers.nn.classifier import Architecture, SequenceClassifier
-from recognizers.model_files import UNKNOWN_LABEL, LoadedModel, load_model, save_model
-from recognizers.frontends.log_mel import LogMelConfig
-from recognizers.decoders.words import Transcriber, TranscriberConfig, transcribe_samples
 from speech_sounds import harmonic_burst
+from testdata import ASSETS, shared_data
+
+from recognizers.cli.main import main as cli_main
+from recognizers.data.augment import colored_noise, synthetic_non_speech
+from recognizers.decoders.words import Transcriber, TranscriberConfig, transcribe_samples
+from recognizers.frontends.log_mel import LogMelConfig
+from recognizers.model_files import UNKNOWN_LABEL, LoadedModel, load_model, save_model
+from recognizers.nn.classifier import Architecture, SequenceClassifier
 
 SR = 16000
 
@@ -90,7 +90,7 @@ def test_block_size_does_not_change_the_result(fixed):
 def test_network_runs_once_per_frame_and_steps_carry_gates(fixed):
     tr = Transcriber(fixed)
     audio, _ = word_stream([burst(0.3), burst(0.4)], [0.3, 0.3])
-    next_index, n_frames, active_seen = 0, 0, False
+    next_index, _n_frames, active_seen = 0, 0, False
     for s in range(0, audio.size, 320):
         out = tr.push(audio[s:s + 320])
         if out.step.n_frames:

@@ -5,11 +5,11 @@ import subprocess
 
 import numpy as np
 import pytest
+from speech_sounds import harmonic_burst
 
 from recognizers.data.augment import colored_noise
-from recognizers.frontends.log_mel import LogMel
 from recognizers.decoders.vad import VadConfig, VoiceActivityDetector
-from speech_sounds import harmonic_burst
+from recognizers.frontends.log_mel import LogMel
 
 SR = 16000
 

@@ -1,8 +1,8 @@
 """Hand tracking on real photos and videos (../shared/data/hands), plus frame assembly and bad input."""
 import numpy as np
 import pytest
-
 from testdata import shared_data
+
 from recognizers.errors import VaultError
 from recognizers.frontends.hand_tracking import Hand, HandTracker, hands_to_frame
 

@@ -2,10 +2,10 @@
 import numpy as np
 import pytest
 
-from recognizers.errors import ModelFileError, VaultError
-from recognizers.frontends.registry import frontend_feature_size, make_frontend, offline_features
 from recognizers.data.gestures import TEMPLATE_HAND
+from recognizers.errors import ModelFileError, VaultError
 from recognizers.frontends.landmarks import HAND_FEATURES, LandmarkConfig, StreamingLandmarks
+from recognizers.frontends.registry import frontend_feature_size, make_frontend, offline_features
 
 
 def trajectory(rng, T=40, absent_rate=0.15):

@@ -6,8 +6,8 @@ import pytest
 import torch
 
 from recognizers.errors import ModelFileError
-from recognizers.frontends.registry import frontend_feature_size, make_frontend, offline_features
 from recognizers.frontends.log_mel import LOG_FLOOR, LogMel, LogMelConfig, StreamingLogMel
+from recognizers.frontends.registry import frontend_feature_size, make_frontend, offline_features
 
 TOL = 1e-5
 

@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from recognizers.io.audio import load_audio, resample, save_wav, to_mono
 from recognizers.errors import AudioFileError
+from recognizers.io.audio import load_audio, resample, save_wav, to_mono
 
 
 def _tone(freq, rate, seconds=0.5, amp=0.5):

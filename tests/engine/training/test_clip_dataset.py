@@ -6,12 +6,12 @@ import re
 
 import numpy as np
 from safetensors.numpy import load_file
-
 from testdata import make_synth_dataset
+
 from recognizers.cli.main import main
+from recognizers.data.feature_cache import FeatureCache, file_identity
 from recognizers.training.clip_dataset import EpochBatches
 from recognizers.training.distributed import DistContext
-from recognizers.data.feature_cache import FeatureCache, file_identity
 
 SMALL_TRAIN_ARGS = ("--task", "speech", "--epochs", "3", "--hidden", "16", "--layers", "1", "--seed", "3",
                     "--threads", "1", "--device", "cpu", "--batch-size", "16")

@@ -8,8 +8,8 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from testdata import REPO, make_synth_dataset
+
 from recognizers.cli.main import main
 from recognizers.training.distributed import DistContext, shard_indices
 

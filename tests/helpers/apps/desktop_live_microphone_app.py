@@ -22,8 +22,6 @@ from PySide6.QtWidgets import QApplication  # noqa: E402
 from desktop_app.event_loop import process_events_until  # noqa: E402
 
 
-
-
 def main() -> int:
     wav, models_root, settings_path, mic = sys.argv[1:5]
     app = QApplication([])
@@ -36,7 +34,7 @@ def main() -> int:
     ok = w.use_device(mic)
     result["started"] = ok
     if ok:
-        capturing = process_events_until(app, 10, lambda: w.last_snapshot is not None and w.last_snapshot.counters.blocks_received > 10)
+        capturing = process_events_until(app, 10, lambda: w.last_snapshot is not None and w.last_snapshot.counters.blocks_received > 10)  # noqa: E501
         result["capturing_before_play"] = capturing
         levels = []
         player = subprocess.Popen(["paplay", "-d", "vsink", wav], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
