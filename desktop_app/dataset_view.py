@@ -179,7 +179,7 @@ class DatasetView(QWidget):
             c.setData([], [])
         try:
             if path.suffix.lower() == ".npz":
-                from recognizers.data.gestures import load_landmark_file
+                from recognizers.data.landmark_files import load_landmark_file
                 lm = load_landmark_file(path)
                 t = np.arange(lm.shape[0])
                 for c, (hand, point) in zip(self.preview_curves, ((0, 0), (0, 8), (1, 0), (1, 8))):

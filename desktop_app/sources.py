@@ -26,13 +26,11 @@ from PySide6.QtMultimedia import (
 )
 
 from recognizers.errors import VaultError
+from recognizers.io.extensions import AUDIO_EXTENSIONS, IMAGE_EXTENSIONS, VIDEO_EXTENSIONS, describe
+from recognizers.io.video import VideoFile, image_files, read_image, shrink
 
-AUDIO_FILE_EXTENSIONS = (".wav", ".flac", ".mp3", ".ogg")
-VIDEO_FILE_EXTENSIONS = (".mp4", ".avi", ".mov", ".mkv", ".webm")
-IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp")
 BLOCK_MS = 20.0
 IMAGE_FOLDER_FPS = 15.0
-MAX_VIDEO_WIDTH = 960   # larger frames are scaled down before tracking: the hands need no more
 
 
 class SourceError(VaultError):
@@ -157,47 +155,27 @@ class AudioFileSource(PacedFileSource):
             yield block, block.size / self.sample_rate_hz
 
 
-def _fit_width(rgb: np.ndarray) -> np.ndarray:
-    h, w = rgb.shape[:2]
-    if w <= MAX_VIDEO_WIDTH:
-        return rgb
-    import cv2
-    return cv2.resize(rgb, (MAX_VIDEO_WIDTH, int(round(h * MAX_VIDEO_WIDTH / w))), interpolation=cv2.INTER_AREA)
-
-
 class VideoFileSource(PacedFileSource):
-    """An MP4/AVI clip decoded with OpenCV and played at the clip's frame rate (RGB uint8 frames)."""
+    """A video clip decoded by the engine's :class:`~recognizers.io.video.VideoFile` and played at the clip's
+    frame rate (RGB uint8 frames)."""
 
     kind = "video"
 
     def __init__(self, path: str | Path):
-        import cv2
         path = Path(path)
         super().__init__(path.name)
         self.path = path
-        if not path.is_file():
-            raise SourceError(f"{path}: no such video file")
-        cap = cv2.VideoCapture(str(path))
-        ok = cap.isOpened()
-        self.fps = float(cap.get(cv2.CAP_PROP_FPS) or 0.0) if ok else 0.0
-        ok = ok and cap.read()[0]
-        cap.release()
-        if not ok:
+        try:
+            self.video = VideoFile(path)
+        except VaultError as exc:
+            raise SourceError(str(exc)) from None
+        if next(iter(self.video.frames()), None) is None:
             raise SourceError(f"{path}: not a readable video file")
-        if not 1.0 <= self.fps <= 240.0:
-            self.fps = 30.0
+        self.fps = self.video.fps
 
     def _blocks(self):
-        import cv2
-        cap = cv2.VideoCapture(str(self.path))
-        try:
-            while True:
-                ok, bgr = cap.read()
-                if not ok:
-                    return
-                yield _fit_width(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)), 1.0 / self.fps
-        finally:
-            cap.release()
+        for rgb in self.video.frames():
+            yield rgb, 1.0 / self.fps
 
 
 class ImageFolderSource(PacedFileSource):
@@ -210,31 +188,31 @@ class ImageFolderSource(PacedFileSource):
         super().__init__(folder.name + "/")
         if not folder.is_dir():
             raise SourceError(f"{folder}: no such folder")
-        self.files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_EXTENSIONS)
-        if not self.files:
-            raise SourceError(f"{folder}: holds no images ({', '.join(IMAGE_EXTENSIONS)})")
+        try:
+            self.files = image_files(folder)
+        except VaultError:
+            raise SourceError(f"{folder}: holds no images ({describe(IMAGE_EXTENSIONS, 7)})") from None
         self.fps = float(fps)
 
     def _blocks(self):
-        import cv2
         for p in self.files:
-            bgr = cv2.imread(str(p), cv2.IMREAD_COLOR)
-            if bgr is None:
+            rgb = read_image(p)
+            if rgb is None:
                 continue   # an unreadable file in a folder of frames is skipped, like a dropped frame
-            yield _fit_width(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)), 1.0 / self.fps
+            yield rgb, 1.0 / self.fps
 
 
 def file_source(path: str | Path, mode: str, sample_rate_hz: int = 16000) -> PacedFileSource:
     """The file source for ``mode`` ("speech" or "gesture"), or SourceError saying why not."""
     path = Path(path)
     if mode == "speech":
-        if path.suffix.lower() not in AUDIO_FILE_EXTENSIONS:
-            raise SourceError(f"{path.name}: speech mode plays audio files ({', '.join(AUDIO_FILE_EXTENSIONS)})")
+        if path.suffix.lower() not in AUDIO_EXTENSIONS:
+            raise SourceError(f"{path.name}: speech mode plays audio files ({describe(AUDIO_EXTENSIONS, 6)})")
         return AudioFileSource(path, sample_rate_hz)
     if path.is_dir():
         return ImageFolderSource(path)
-    if path.suffix.lower() not in VIDEO_FILE_EXTENSIONS:
-        raise SourceError(f"{path.name}: gesture mode plays videos ({', '.join(VIDEO_FILE_EXTENSIONS)}) "
+    if path.suffix.lower() not in VIDEO_EXTENSIONS:
+        raise SourceError(f"{path.name}: gesture mode plays videos ({describe(VIDEO_EXTENSIONS, 5)}) "
                           f"or folders of images")
     return VideoFileSource(path)
 
@@ -719,7 +697,7 @@ class CameraSource(LiveDeviceSource):
         img = img.convertToFormat(QImage.Format.Format_RGB888)
         w, h, bpl = img.width(), img.height(), img.bytesPerLine()
         arr = np.frombuffer(img.constBits(), np.uint8, count=h * bpl).reshape(h, bpl)[:, :w * 3]
-        self._sink.offer(_fit_width(arr.reshape(h, w, 3).copy()))
+        self._sink.offer(shrink(arr.reshape(h, w, 3).copy()))
 
     def stop(self) -> None:
         self.supervisor.stop()

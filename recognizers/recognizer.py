@@ -17,21 +17,6 @@ from recognizers.errors import VaultError
 from recognizers.frontends.registry import frontend_config, make_frontend
 from recognizers.model_files import LoadedModel
 
-_INPUT_LOADERS: dict[str, Callable[[Path, dict], Any]] = {}
-
-
-def register_input_loader(task: str, loader: Callable[[Path, dict], Any]) -> None:
-    """``loader(path, frontend_json)`` returns the raw input the task's frontend accepts."""
-    _INPUT_LOADERS[task] = loader
-
-
-def _speech_loader(path: Path, frontend: dict) -> np.ndarray:
-    from recognizers.io.audio import load_audio
-    return load_audio(path, int(frontend.get("sample_rate_hz", 16000)))
-
-
-register_input_loader("speech", _speech_loader)
-
 # Below one step of 16-bit audio nothing was recorded: a file like that holds no word, and what the network
 # says about a constant log-floor input it never trained on is arbitrary, so it gets the unknown label.
 SILENCE_PEAK = 1.0 / 32768
@@ -69,14 +54,16 @@ def _decoder_number(model: LoadedModel, decoder: Any, key: str, lo: float, hi: f
 
 
 def load_input(task: str, path: str | os.PathLike, frontend: dict) -> Any:
-    if task not in _INPUT_LOADERS and task == "gesture":
-        try:
-            from recognizers.data import gestures as gesture_data  # noqa: F401  (registers the gesture loader)
-        except ImportError:
-            pass
-    if task not in _INPUT_LOADERS:
-        raise VaultError(f"no file reader for {task} models")
-    return _INPUT_LOADERS[task](Path(path), frontend)
+    """The raw input the task's frontend accepts: speech samples at the frontend's rate, or gesture landmarks
+    ``(time, 2, 21, 3)`` from a landmark file, a video or a folder of images."""
+    path = Path(path)
+    if task == "speech":
+        from recognizers.io.audio import load_audio
+        return load_audio(path, int(frontend.get("sample_rate_hz", 16000)))
+    if task == "gesture":
+        from recognizers.data.landmark_files import load_gesture_input
+        return load_gesture_input(path, frontend)
+    raise VaultError(f"no file reader for {task} models")
 
 
 @dataclass

@@ -32,7 +32,8 @@ import numpy as np
 from recognizers.data import augment
 from recognizers.decoders.words import Transcriber, TranscriberConfig
 from recognizers.events import RecognitionEvent
-from recognizers.io.audio import AUDIO_EXTENSIONS, load_audio
+from recognizers.io.audio import load_audio
+from recognizers.io.extensions import AUDIO_EXTENSIONS
 from recognizers.model_files import LoadedModel, load_model
 
 NOISE_COLOURS = (0.0, 1.0, 2.0)  # white, pink, brown

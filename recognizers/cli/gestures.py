@@ -21,9 +21,10 @@ def _add_gestures(sub):
 def run_gestures(args) -> int:
     from pathlib import Path
 
-    from recognizers.data.gestures import VIDEO_EXTENSIONS, load_gesture_input, track_video
+    from recognizers.data.landmark_files import load_gesture_input, track_video
     from recognizers.decoders.gestures import GestureSpotterConfig, spot_gestures
     from recognizers.errors import VaultError
+    from recognizers.io.extensions import VIDEO_EXTENSIONS
     from recognizers.model_files import load_model
     model = load_model(args.model, task="gesture")
     if args.min_confidence is not None and not 0 < args.min_confidence <= 1:

@@ -31,9 +31,10 @@ from recognizers.data.recorder import (
     write_wav_atomic,
 )
 from recognizers.errors import DatasetError, VaultError
-from recognizers.io.audio import AUDIO_EXTENSIONS, load_audio
+from recognizers.io.audio import load_audio
+from recognizers.io.extensions import AUDIO_EXTENSIONS, LANDMARK_EXTENSIONS
 
-GESTURE_EXTENSIONS = (".npz",)
+GESTURE_EXTENSIONS = LANDMARK_EXTENSIONS
 VIDEO_COMPANION = ".mp4"        # a gesture take's optional video, beside its .npz
 
 
@@ -315,8 +316,9 @@ def _manifest_from_scan(root: Path) -> None:
 
 
 def _import_gesture(root: Path, p: Path, label: str | None, speaker: str | None, report: ImportReport) -> None:
-    from recognizers.data.gestures import VIDEO_EXTENSIONS, load_landmark_file, track_video
     from recognizers.data.importers import copy_license, import_gestures
+    from recognizers.data.landmark_files import load_landmark_file, track_video
+    from recognizers.io.extensions import VIDEO_EXTENSIONS
     fmt = _gesture_format(p)
     if fmt is not None:
         _manifest_from_scan(root)

@@ -8,7 +8,8 @@ import numpy as np
 from recognizers.data import augment
 from recognizers.data.datasets import Example
 from recognizers.frontends.log_mel import LogMel, LogMelConfig
-from recognizers.io.audio import AUDIO_EXTENSIONS, load_audio
+from recognizers.io.audio import load_audio
+from recognizers.io.extensions import AUDIO_EXTENSIONS
 
 
 @dataclass

@@ -31,7 +31,8 @@ from recognizers.decoders.vad import VadConfig, VoiceActivityDetector
 from recognizers.errors import DatasetError
 from recognizers.events import DecodedStep, RecognitionEvent
 from recognizers.frontends.log_mel import LogMel, LogMelConfig
-from recognizers.io.audio import AUDIO_EXTENSIONS, load_audio
+from recognizers.io.audio import load_audio
+from recognizers.io.extensions import AUDIO_EXTENSIONS
 from recognizers.model_files import UNKNOWN_LABEL, LoadedModel, load_model, save_model
 from recognizers.pipeline import StreamingRecognizer, StreamStep, merge_steps
 

@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 
 from recognizers.errors import AudioFileError
+from recognizers.io.extensions import AUDIO_EXTENSIONS  # noqa: F401  (re-exported: one table)
 
-AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".mp3", ".aiff", ".aif")
 MAX_AUDIO_SECONDS = 3 * 3600  # refuse absurdly long files before decoding them
 MIN_RATE_HZ, MAX_RATE_HZ = 4000, 384_000   # outside this a header is damaged, not a recording
 MAX_DECODED_SAMPLES = 400_000_000   # 1.6 GB of float32: a header declaring more is refused before decoding

@@ -15,9 +15,9 @@ UNREADABLE = "<unreadable>"
 
 def _extensions(task: str) -> tuple[str, ...]:
     if task == "speech":
-        from recognizers.io.audio import AUDIO_EXTENSIONS
+        from recognizers.io.extensions import AUDIO_EXTENSIONS
         return AUDIO_EXTENSIONS
-    from recognizers.data.gestures import GESTURE_FILE_EXTENSIONS
+    from recognizers.io.extensions import LANDMARK_EXTENSIONS as GESTURE_FILE_EXTENSIONS
     return GESTURE_FILE_EXTENSIONS
 
 

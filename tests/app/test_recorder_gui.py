@@ -21,7 +21,7 @@ from testdata import SHARED_DATA, synth_word, write_wav  # noqa: E402
 from desktop_app.main_window import MainWindow  # noqa: E402
 from recognizers.data import recorder as rec  # noqa: E402
 from recognizers.data.datasets import scan_dataset  # noqa: E402
-from recognizers.data.gestures import load_landmark_file  # noqa: E402
+from recognizers.data.landmark_files import load_landmark_file  # noqa: E402
 
 RATE = 16000
 

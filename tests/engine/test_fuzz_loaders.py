@@ -184,7 +184,7 @@ def test_a_pickle_renamed_to_safetensors_beside_a_valid_description_is_refused(t
 
 @pytest.mark.parametrize("key", ["landmarks", "handedness", "fps"])
 def test_object_arrays_in_a_landmark_file_are_refused_without_unpickling(key, tmp_path):
-    from recognizers.data.gestures import load_landmark_file
+    from recognizers.data.landmark_files import load_landmark_file
     marker = tmp_path / "PWNED"
     arrays = {"landmarks": np.zeros((3, 21, 3), np.float32)}
     arrays[key] = np.array([_Marker(str(marker)), 1], dtype=object)
@@ -197,7 +197,7 @@ def test_object_arrays_in_a_landmark_file_are_refused_without_unpickling(key, tm
 
 
 def test_a_bare_pickle_named_npz_is_refused(tmp_path):
-    from recognizers.data.gestures import load_landmark_file
+    from recognizers.data.landmark_files import load_landmark_file
     marker = tmp_path / "PWNED"
     p = tmp_path / "evil.npz"
     p.write_bytes(_evil_pickle(marker))
@@ -214,7 +214,7 @@ CAPPED = textwrap.dedent("""
     import numpy, torch   # libraries first: their own mappings are not what is measured
     from recognizers.errors import VaultError
     from recognizers.model_files import load_model
-    from recognizers.data.gestures import load_landmark_file
+    from recognizers.data.landmark_files import load_landmark_file
     def vm():
         return int(open("/proc/self/status").read().split("VmSize:")[1].split()[0]) * 1024
     cap = vm() + 512 * 2**20        # 512 MB above what is mapped now

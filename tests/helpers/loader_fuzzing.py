@@ -224,7 +224,7 @@ def landmark_member_variants(rng: random.Random) -> tuple[dict[str, bytes], str]
 
 
 def fuzz_landmarks(rng: random.Random, workdir: Path) -> Outcome:
-    from recognizers.data.gestures import load_landmark_file
+    from recognizers.data.landmark_files import load_landmark_file
     members, choice = landmark_member_variants(rng)
     if choice == "bare":
         data = members[""]

@@ -13,11 +13,9 @@ from recognizers.data.gestures import (
     GestureTaskData,
     augment_sequence,
     flip_hand_side,
-    load_gesture_input,
-    load_landmark_file,
-    resample_frames,
 )
 from recognizers.data.importers import import_arman, import_kazuhito
+from recognizers.data.landmark_files import load_gesture_input, load_landmark_file, resample_frames
 from recognizers.errors import DatasetError, VaultError
 from recognizers.recognizer import load_input
 

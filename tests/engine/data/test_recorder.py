@@ -18,7 +18,7 @@ from testdata import REPO, SHARED_DATA, synth_word, write_wav
 from recognizers.data import dataset_ops as ops
 from recognizers.data import recorder as rec
 from recognizers.data.datasets import scan_dataset
-from recognizers.data.gestures import load_landmark_file
+from recognizers.data.landmark_files import load_landmark_file
 
 RATE = 16000
 

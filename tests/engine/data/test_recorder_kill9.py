@@ -15,7 +15,7 @@ import soundfile as sf
 from test_recorder import KILL_SCRIPT, REPO
 
 from recognizers.data.datasets import scan_dataset
-from recognizers.data.gestures import load_landmark_file
+from recognizers.data.landmark_files import load_landmark_file
 
 
 def _digest(p) -> str:
