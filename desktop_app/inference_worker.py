@@ -13,10 +13,10 @@ from typing import Any, Callable
 import numpy as np
 from PySide6.QtCore import QThread, Signal
 
+from recognizers.decoders import make_decoder
 from recognizers.events import Decoder
 from recognizers.model_files import LoadedModel
 
-from .decoders import make_decoder
 from .live_state import LiveState
 
 _END = object()
@@ -101,9 +101,9 @@ class GesturePipeline:
 
 def make_pipeline(task: str, state: LiveState, model: LoadedModel | None, device: str = "cpu"
                   ) -> tuple[SpeechPipeline | GesturePipeline, str]:
-    decoder, note = make_decoder(model, device) if model is not None else (None, "")
+    decoder = make_decoder(model, device=device) if model is not None else None
     cls = SpeechPipeline if task == "speech" else GesturePipeline
-    return cls(state, decoder), note
+    return cls(state, decoder), ""
 
 
 class InferenceWorker(QThread):

@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
-from recognizers.pipeline import StreamingRecognizer, StreamStep
+from recognizers.streaming import StreamingRecognizer, StreamStep
 
 
 @dataclass

@@ -1,6 +1,6 @@
 """Export a model folder's streaming network to ONNX: one chunk of frames in, LSTM state in and out.
 
-The exported graph is what :class:`recognizers.pipeline.StreamingRecognizer` runs per push, minus the
+The exported graph is what :class:`recognizers.streaming.StreamingRecognizer` runs per push, minus the
 feature frontend (another program computes the frontend's features itself; its settings are in the ONNX
 file's metadata):
 
@@ -9,7 +9,7 @@ file's metadata):
 - outputs ``probabilities (batch, time, classes)`` (softmax per frame; ``logits`` with ``output="logits"``),
   ``h_out`` and ``c_out`` ``(layers, batch, units)`` to feed back as ``h_in``/``c_in`` for the next chunk;
 - with ``gates=True`` also ``layer{k}_{i,f,g,o,c,h}`` ``(batch, time, units)``, the names
-  :class:`~recognizers.pipeline.StreamStep` uses.
+  :class:`~recognizers.streaming.StreamStep` uses.
 
 ``time`` and ``batch`` are dynamic, so any chunk size works, and running chunks with carried state gives
 the outputs of one run over the whole sequence. Metadata (``labels``, ``frontend`` JSON, ...) goes into

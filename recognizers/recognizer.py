@@ -1,6 +1,6 @@
 """Offline recognition with a loaded model: file -> features -> probabilities, labels, traces.
 
-Used by ``predict``, ``eval`` and ``trace``; the live path is :mod:`recognizers.pipeline`, and both run
+Used by ``predict``, ``eval`` and ``trace``; the live path is :mod:`recognizers.streaming`, and both run
 the same frontend and network.
 """
 from __future__ import annotations

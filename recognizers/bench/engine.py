@@ -191,7 +191,7 @@ def _blocks(x, block: int):
 
 # ---- speech streaming -------------------------------------------------------------------------------------
 def bench_speech_rtf(b: Bench) -> None:
-    from recognizers.pipeline import StreamingRecognizer
+    from recognizers.streaming import StreamingRecognizer
     model = b.speech_model()
     seconds = 10.0
     audio = speech_audio(seconds)
@@ -297,7 +297,7 @@ def bench_naive_window(b: Bench) -> None:
     import torch
 
     from recognizers.frontends.log_mel import LogMel
-    from recognizers.pipeline import StreamingRecognizer
+    from recognizers.streaming import StreamingRecognizer
     model = b.speech_model()
     net = model.network.eval()
     fe = LogMel(_logmel_config(model))
@@ -381,7 +381,7 @@ def synthetic_hands(n: int, seed: int = 0):
 
 def bench_gesture_frame(b: Bench) -> None:
     from recognizers.decoders.gestures import GestureSpotter
-    from recognizers.pipeline import StreamingRecognizer
+    from recognizers.streaming import StreamingRecognizer
     model, name = gesture_model()
     if model is None:
         b.note("gesture_frame_ms: skipped, no gesture model in assets/models")

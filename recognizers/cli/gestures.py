@@ -22,10 +22,11 @@ def run_gestures(args) -> int:
     from pathlib import Path
 
     from recognizers.data.landmark_files import load_gesture_input, track_video
-    from recognizers.decoders.gestures import GestureSpotterConfig, spot_gestures
+    from recognizers.decoders import make_decoder
     from recognizers.errors import VaultError
     from recognizers.io.extensions import VIDEO_EXTENSIONS
     from recognizers.model_files import load_model
+    from recognizers.pipeline import run_stream
     model = load_model(args.model, task="gesture")
     if args.min_confidence is not None and not 0 < args.min_confidence <= 1:
         raise VaultError(f"--min-confidence {args.min_confidence}: use a probability in (0, 1]")
@@ -37,8 +38,8 @@ def run_gestures(args) -> int:
         frames, _ = track_video(path, fps=fps, mirror=not args.no_mirror)
     else:
         frames = load_gesture_input(path, model.frontend_config)
-    events = spot_gestures(model, frames, GestureSpotterConfig(min_confidence=args.min_confidence,
-                                                               hop_frames=args.hop))
+    events = run_stream(make_decoder(model, trace=False, min_confidence=args.min_confidence, hop_frames=args.hop),
+                        frames)
     if args.json:
         print(json.dumps([e.to_json() for e in events]))
         return 0

@@ -24,9 +24,10 @@ def _add_parser(sub) -> None:
 
 
 def run(args) -> int:
-    from recognizers.decoders.words import Transcriber, TranscriberConfig, transcribe_samples
+    from recognizers.decoders import make_decoder
     from recognizers.io.audio import load_audio
     from recognizers.model_files import load_model
+    from recognizers.pipeline import audio_blocks, run_stream
     from recognizers.training.loop import resolve_device
 
     if not args.block_ms > 0:
@@ -36,13 +37,9 @@ def run(args) -> int:
     import torch
     torch.set_num_threads(1)  # pushes of a few frames: more threads only contend on a busy machine
     model = load_model(args.model, task="speech", device=resolve_device(args.device))
-    from recognizers.decoders.ctc import ConnectedDecoderConfig, ConnectedTranscriber, is_ctc_model
-    if is_ctc_model(model):     # connected digits: the network itself places the digits
-        tr = ConnectedTranscriber(model, ConnectedDecoderConfig(min_confidence=args.min_confidence), trace=False)
-    else:
-        tr = Transcriber(model, TranscriberConfig(min_confidence=args.min_confidence), trace=False)
+    tr = make_decoder(model, trace=False, min_confidence=args.min_confidence)   # CTC models read digit strings
     samples = load_audio(args.audio, tr.sample_rate_hz)
-    events = transcribe_samples(tr, samples, args.block_ms)
+    events = run_stream(tr, audio_blocks(samples, tr.sample_rate_hz, args.block_ms))
     if args.json:
         print(json.dumps([e.to_json() for e in events]))
     else:

@@ -1,0 +1,48 @@
+"""Decoders: the per-frame probabilities of the streaming network -> recognised words and gestures.
+
+- :mod:`~recognizers.decoders.vad`: voice activity on log-mel frames (word endpointing);
+- :mod:`~recognizers.decoders.words`: isolated words (``Transcriber``);
+- :mod:`~recognizers.decoders.ctc`: digit strings without pauses (``ConnectedTranscriber``, CTC models);
+- :mod:`~recognizers.decoders.gestures`: gesture spotting (``GestureSpotter``).
+
+:func:`make_decoder` is the one place that picks the decoder a model needs.
+"""
+from __future__ import annotations
+
+from recognizers.decoders.ctc import ConnectedDecoderConfig, ConnectedTranscriber, is_ctc_model
+from recognizers.decoders.gestures import GestureSpotter, GestureSpotterConfig
+from recognizers.decoders.vad import VadConfig, VoiceActivityDetector
+from recognizers.decoders.words import Transcriber, TranscriberConfig
+from recognizers.events import Decoder
+from recognizers.model_files import LoadedModel
+
+__all__ = ["ConnectedDecoderConfig", "ConnectedTranscriber", "GestureSpotter", "GestureSpotterConfig",
+           "Transcriber", "TranscriberConfig", "VadConfig", "VoiceActivityDetector", "decoder_kind", "is_ctc_model",
+           "make_decoder"]
+
+
+def decoder_kind(model: LoadedModel) -> str:
+    """``"ctc"`` (connected digits), ``"words"`` (isolated words) or ``"gestures"``."""
+    if model.task == "gesture":
+        return "gestures"
+    return "ctc" if is_ctc_model(model) else "words"
+
+
+def make_decoder(model: LoadedModel, *, trace: bool = True, device: str | None = None,
+                 min_confidence: float | None = None, hop_frames: int | None = None) -> Decoder:
+    """The decoder ``model`` needs, on ``device``: a ``ConnectedTranscriber`` for a CTC model, a
+    ``Transcriber`` for other speech models, a ``GestureSpotter`` for gesture models.
+
+    ``min_confidence`` None: the model's own threshold (``model.json`` decoder), else each decoder's default;
+    ``hop_frames`` (gestures only): re-classify the window every this many frames.
+    """
+    kind = decoder_kind(model)
+    if kind == "ctc":
+        return ConnectedTranscriber(model, ConnectedDecoderConfig(min_confidence=min_confidence), trace=trace,
+                                    device=device)
+    if kind == "words":
+        return Transcriber(model, TranscriberConfig(min_confidence=min_confidence), trace=trace, device=device)
+    cfg = GestureSpotterConfig(min_confidence=min_confidence)
+    if hop_frames is not None:
+        cfg.hop_frames = int(hop_frames)
+    return GestureSpotter(model, cfg, trace=trace, device=device)

@@ -34,7 +34,7 @@ from recognizers.frontends.log_mel import LogMel, LogMelConfig
 from recognizers.io.audio import load_audio
 from recognizers.io.extensions import AUDIO_EXTENSIONS
 from recognizers.model_files import UNKNOWN_LABEL, LoadedModel, load_model, save_model
-from recognizers.pipeline import StreamingRecognizer, StreamStep, merge_steps
+from recognizers.streaming import StreamingRecognizer, StreamStep, merge_steps
 
 DIGITS = [str(d) for d in range(10)]
 OTHER = "_other_"          # DigitPool key of words that are not digits

@@ -36,7 +36,7 @@ from recognizers.events import DecodedStep, RecognitionEvent
 from recognizers.frontends.landmarks import as_two_hand_frames, hand_geometry
 from recognizers.frontends.registry import make_frontend
 from recognizers.model_files import LoadedModel
-from recognizers.pipeline import StreamingRecognizer, StreamStep
+from recognizers.streaming import StreamingRecognizer, merge_steps
 
 DEFAULT_WINDOW_FRAMES = 30
 DEFAULT_MIN_CONFIDENCE = 0.7
@@ -123,7 +123,8 @@ class GestureSpotter:
             self._frame += 1
             if self._frame % self.config.hop_frames == 0:
                 events += self._evaluate()
-        return DecodedStep(_concat_steps(steps, self.recognizer, self._frame), events, self.active)
+        return DecodedStep(merge_steps(steps, self._frame, self.recognizer.frontend.feature_size, len(self.labels)),
+                           events, self.active)
 
     def flush(self) -> list[RecognitionEvent]:
         """End of stream: report a gesture still in progress."""
@@ -181,24 +182,3 @@ class GestureSpotter:
         self.recognizer.reset_state()
         return [RecognitionEvent(self.labels[seg.label], seg.first_hit / self.fps, (seg.last_hit + 1) / self.fps,
                                  float(np.mean(seg.confidences)))]
-
-
-def _concat_steps(steps: list[StreamStep], rec: StreamingRecognizer, frame: int) -> StreamStep:
-    if len(steps) == 1:
-        return steps[0]
-    if not steps:
-        n_feat = rec.frontend.feature_size
-        return StreamStep(frame, np.zeros((0, n_feat), np.float32), np.zeros((0, len(rec.labels)), np.float32))
-    gates = {k: np.concatenate([s.gates[k] for s in steps]) for k in steps[0].gates}
-    return StreamStep(steps[0].frame_index, np.concatenate([s.features for s in steps]),
-                      np.concatenate([s.probabilities for s in steps]), gates)
-
-
-def spot_gestures(model: LoadedModel, frames: np.ndarray, config: GestureSpotterConfig | None = None
-                  ) -> list[RecognitionEvent]:
-    """All gesture events of a whole landmark sequence ``(T, 2, 21, 3)`` at the model's frame rate."""
-    spotter = GestureSpotter(model, config, trace=False)
-    events = []
-    for frame in frames:
-        events += spotter.push(frame).events
-    return events + spotter.flush()

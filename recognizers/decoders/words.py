@@ -29,7 +29,7 @@ from recognizers.decoders.vad import VadConfig, VadSegment, VoiceActivityDetecto
 from recognizers.errors import VaultError
 from recognizers.events import DecodedStep, RecognitionEvent
 from recognizers.model_files import LoadedModel
-from recognizers.pipeline import StreamingRecognizer, StreamStep, merge_steps
+from recognizers.streaming import StreamingRecognizer, StreamStep, merge_steps
 
 
 @dataclass
@@ -218,14 +218,3 @@ class Transcriber:
     def _merge(self, steps: list[StreamStep]) -> StreamStep:
         """One step for the whole push (what the GUI draws): the frames the network ran, in order."""
         return merge_steps(steps, self._fed, self.recognizer.model.network.arch.input_size, len(self.labels))
-
-
-def transcribe_samples(transcriber: Transcriber, samples: np.ndarray, block_ms: float = 20.0
-                       ) -> list[RecognitionEvent]:
-    """Push a whole signal through ``transcriber`` in blocks, as a live source would, and flush."""
-    block = max(1, int(round(transcriber.sample_rate_hz * block_ms / 1000)))
-    events: list[RecognitionEvent] = []
-    for s in range(0, samples.size, block):
-        events += transcriber.push(samples[s:s + block]).events
-    events += transcriber.flush()
-    return events

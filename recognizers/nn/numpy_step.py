@@ -5,7 +5,7 @@ the fixed overhead of each operation, not arithmetic: a torch op costs 2–3 µs
 machine, a NumPy call on a few hundred floats well under 1 µs. :class:`NumpyStepper` holds a float32
 snapshot of the network's weights (each layer's ``[W_ih | W_hh]`` transposed, the summed biases, the
 head and the normalisation) and steps the same cell equations as :meth:`GateLSTM._step`, producing
-the gates as a by-product. Used by :class:`~recognizers.pipeline.StreamingRecognizer` for CPU pushes of
+the gates as a by-product. Used by :class:`~recognizers.streaming.StreamingRecognizer` for CPU pushes of
 at most ``STEP_FRAMES`` frames; tests hold it to the torch path within float rounding.
 """
 from __future__ import annotations

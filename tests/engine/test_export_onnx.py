@@ -15,7 +15,7 @@ from recognizers.export import export_onnx  # noqa: E402
 from recognizers.frontends.log_mel import LogMelConfig  # noqa: E402
 from recognizers.model_files import load_model, save_model  # noqa: E402
 from recognizers.nn.classifier import Architecture, SequenceClassifier  # noqa: E402
-from recognizers.pipeline import StreamingRecognizer  # noqa: E402
+from recognizers.streaming import StreamingRecognizer  # noqa: E402
 
 N_MELS, HIDDEN, LAYERS = 12, 10, 2
 LABELS = ["_unknown_", "down", "up"]

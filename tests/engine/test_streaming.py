@@ -12,7 +12,7 @@ from recognizers.model_files import LoadedModel
 from recognizers.nn.classifier import Architecture, SequenceClassifier
 from recognizers.nn.gate_lstm import STEP_FRAMES
 from recognizers.nn.numpy_step import NumpyStepper
-from recognizers.pipeline import StreamingRecognizer
+from recognizers.streaming import StreamingRecognizer
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 

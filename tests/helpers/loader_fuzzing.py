@@ -444,7 +444,7 @@ def mutate_safetensors(data: bytes, rng: random.Random) -> tuple[bytes, str]:
 
 def _smoke_model(loaded) -> None:
     """A loaded model must run: a streaming recogniser (and the speech transcriber) on a short input."""
-    from recognizers.pipeline import StreamingRecognizer
+    from recognizers.streaming import StreamingRecognizer
     if loaded.task == "speech":
         from recognizers.decoders.words import Transcriber
         from recognizers.errors import VaultError

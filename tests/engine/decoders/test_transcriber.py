@@ -17,10 +17,11 @@ from testdata import ASSETS, shared_data
 
 from recognizers.cli.main import main as cli_main
 from recognizers.data.augment import colored_noise, synthetic_non_speech
-from recognizers.decoders.words import Transcriber, TranscriberConfig, transcribe_samples
+from recognizers.decoders.words import Transcriber, TranscriberConfig
 from recognizers.frontends.log_mel import LogMelConfig
 from recognizers.model_files import UNKNOWN_LABEL, LoadedModel, load_model, save_model
 from recognizers.nn.classifier import Architecture, SequenceClassifier
+from recognizers.pipeline import audio_blocks, run_stream
 
 SR = 16000
 
@@ -72,7 +73,7 @@ def test_one_event_per_word_with_times(fixed):
     words = [burst(rng.uniform(0.2, 0.7), 120 + 30 * k) for k in range(8)]
     audio, times = word_stream(words, [0.15, 0.2, 0.15, 0.4, 0.8, 0.15, 0.3, 0.5])
     tr = Transcriber(fixed)
-    events = transcribe_samples(tr, audio)
+    events = run_stream(tr, audio_blocks(audio, 16000))
     assert [e.label for e in events] == ["3"] * len(words)
     assert len(tr.utterance_ends) == 2  # after the 0.8 s pause, and at the end of the stream
     for e, (a, b) in zip(events, times):
@@ -83,7 +84,7 @@ def test_block_size_does_not_change_the_result(fixed):
     rng = np.random.default_rng(1)
     audio, _ = word_stream([burst(rng.uniform(0.2, 0.6)) for _ in range(4)], [0.2, 0.3, 0.15, 0.5])
     runs = [[(e.label, round(e.start_s, 6), round(e.end_s, 6)) for e in
-             transcribe_samples(Transcriber(fixed, trace=False), audio, block_ms=ms)] for ms in (3, 10, 20, 333)]
+             run_stream(Transcriber(fixed, trace=False), audio_blocks(audio, 16000, ms))] for ms in (3, 10, 20, 333)]
     assert runs[0] and all(r == runs[0] for r in runs)
 
 
@@ -121,16 +122,16 @@ def test_buffers_stay_bounded_on_a_long_stream(fixed):
 def test_flush_closes_an_open_word_and_reset_restarts_time(fixed):
     tr = Transcriber(fixed)
     audio = np.concatenate([np.zeros(SR // 2, np.float32), burst(0.4)])  # stream ends inside the word
-    assert transcribe_samples(tr, audio)[0].label == "3"
+    assert run_stream(tr, audio_blocks(audio, 16000))[0].label == "3"
     tr.reset()
-    events = transcribe_samples(tr, audio)
+    events = run_stream(tr, audio_blocks(audio, 16000))
     assert len(events) == 1 and abs(events[0].start_s - 0.5) < 0.05
 
 
 def test_a_steady_tone_is_no_word_even_for_a_network_that_always_says_a_digit(fixed):
     audio, _ = word_stream([burst(0.4, steady=True), burst(0.4), burst(0.6, 220, steady=True)], [0.4, 0.4, 0.4])
     tr = Transcriber(fixed, trace=False)
-    events = transcribe_samples(tr, audio)
+    events = run_stream(tr, audio_blocks(audio, 16000))
     assert len(events) == 1 and abs(events[0].start_s - 1.3) < 0.05  # only the gliding 'word'
     assert [r["reason"] for r in tr.rejected] == ["stationary", "stationary"]
 
@@ -188,7 +189,7 @@ def test_fsdd_words_separated_by_short_pauses_are_each_transcribed(digits):
     rng = np.random.default_rng(4)
     audio, refs = build_word_stream(picked, rng, SR, pause_s=(0.15, 0.4), snr_db=30.0)
     tr = Transcriber(digits, TranscriberConfig(min_confidence=0.0), trace=False)
-    events = transcribe_samples(tr, audio)
+    events = run_stream(tr, audio_blocks(audio, 16000))
     # one event per word (at confidence 0 only the unknown label and the VAD can drop a word) ...
     assert abs(len(events) - len(refs)) <= 2, tr.rejected
     matched = sum(any(min(e.end_s, r.end_s) - max(e.start_s, r.start_s) > 0 and e.label == r.label
@@ -212,4 +213,4 @@ def test_noise_and_tones_produce_no_words(digits):
     parts += [np.zeros(SR // 3, np.float32)]
     audio = np.concatenate([np.concatenate([p, np.zeros(SR // 2, np.float32)]) for p in parts])
     audio = audio + colored_noise(audio.size, rng, 1.0) * 1e-3
-    assert transcribe_samples(Transcriber(digits, trace=False), audio) == []
+    assert run_stream(Transcriber(digits, trace=False), audio_blocks(audio, 16000)) == []
