@@ -1,4 +1,5 @@
-"""Accuracy, per-class accuracy and confusion matrices."""
+"""Accuracy, per-class accuracy, confusion matrices, and word alignment counts (substitutions, deletions,
+insertions)."""
 from __future__ import annotations
 
 import numpy as np
@@ -36,3 +37,27 @@ def format_report(r: dict) -> str:
     for lab, row in zip(labels, r["confusion"]):
         lines.append(f"  {lab:<{w}}" + "".join(f"{v:>6}" for v in row))
     return "\n".join(lines)
+
+
+def align_counts(ref: list[str], hyp: list[str]) -> tuple[int, int, int]:
+    """(substitutions, deletions, insertions) of the minimum edit distance alignment."""
+    n, m = len(ref), len(hyp)
+    d = np.zeros((n + 1, m + 1), np.int64)
+    d[:, 0] = np.arange(n + 1)
+    d[0, :] = np.arange(m + 1)
+    for i in range(1, n + 1):
+        for j in range(1, m + 1):
+            d[i, j] = min(d[i - 1, j - 1] + (ref[i - 1] != hyp[j - 1]), d[i - 1, j] + 1, d[i, j - 1] + 1)
+    s = dl = ins = 0
+    i, j = n, m
+    while i > 0 or j > 0:
+        if i > 0 and j > 0 and d[i, j] == d[i - 1, j - 1] + (ref[i - 1] != hyp[j - 1]):
+            s += ref[i - 1] != hyp[j - 1]
+            i, j = i - 1, j - 1
+        elif i > 0 and d[i, j] == d[i - 1, j] + 1:
+            dl += 1
+            i -= 1
+        else:
+            ins += 1
+            j -= 1
+    return int(s), int(dl), int(ins)

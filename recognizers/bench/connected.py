@@ -21,19 +21,15 @@ import sys
 import numpy as np
 
 from recognizers.bench.transcription import (
-    align_counts,
     build_non_speech_stream,
     build_word_stream,
     run_stream,
     unseen_speakers,
 )
-from recognizers.decoders.ctc import (
-    ConnectedConfig,
-    ConnectedDecoderConfig,
-    ConnectedTranscriber,
-    DigitPool,
-    make_sequence,
-)
+from recognizers.data.connected_digits import DigitPool, make_sequence
+from recognizers.decoders.ctc import ConnectedDecoderConfig, ConnectedTranscriber
+from recognizers.metrics import align_counts
+from recognizers.training.ctc import ConnectedConfig
 
 
 def build_string_stream(pool: DigitPool, n_strings: int, rng: np.random.Generator, sr: int,

@@ -34,6 +34,7 @@ from recognizers.decoders.words import Transcriber, TranscriberConfig
 from recognizers.events import RecognitionEvent
 from recognizers.io.audio import load_audio
 from recognizers.io.extensions import AUDIO_EXTENSIONS
+from recognizers.metrics import align_counts
 from recognizers.model_files import LoadedModel, load_model
 
 NOISE_COLOURS = (0.0, 1.0, 2.0)  # white, pink, brown
@@ -153,30 +154,6 @@ def build_non_speech_stream(seconds: float, rng: np.random.Generator, sample_rat
 
 # ------------------------------------------------------------------------------------------------
 # Scoring
-def align_counts(ref: list[str], hyp: list[str]) -> tuple[int, int, int]:
-    """(substitutions, deletions, insertions) of the minimum edit distance alignment."""
-    n, m = len(ref), len(hyp)
-    d = np.zeros((n + 1, m + 1), np.int64)
-    d[:, 0] = np.arange(n + 1)
-    d[0, :] = np.arange(m + 1)
-    for i in range(1, n + 1):
-        for j in range(1, m + 1):
-            d[i, j] = min(d[i - 1, j - 1] + (ref[i - 1] != hyp[j - 1]), d[i - 1, j] + 1, d[i, j - 1] + 1)
-    s = dl = ins = 0
-    i, j = n, m
-    while i > 0 or j > 0:
-        if i > 0 and j > 0 and d[i, j] == d[i - 1, j - 1] + (ref[i - 1] != hyp[j - 1]):
-            s += ref[i - 1] != hyp[j - 1]
-            i, j = i - 1, j - 1
-        elif i > 0 and d[i, j] == d[i - 1, j] + 1:
-            dl += 1
-            i -= 1
-        else:
-            ins += 1
-            j -= 1
-    return int(s), int(dl), int(ins)
-
-
 def run_stream(transcriber: Transcriber, audio: np.ndarray, block_ms: float
                ) -> tuple[list[RecognitionEvent], list[float], list[float], float]:
     """Push ``audio`` block by block; returns events, their emission stream times, compute times, wall."""

@@ -28,7 +28,7 @@ def _add_parser(sub) -> None:
 
 
 def run(args) -> int:
-    from recognizers.decoders.ctc import ConnectedConfig, train_connected
+    from recognizers.training.ctc import ConnectedConfig, train_connected
     if args.epochs < 1 or args.sequences_per_epoch < 1 or args.batch_size < 1 or not args.lr > 0:
         raise VaultError("--epochs, --sequences-per-epoch and --batch-size must be at least 1, --lr above 0")
     def split(s):

@@ -1,168 +1,34 @@
-"""Connected digits: digit strings spoken without pauses, by the same kind of LSTM trained with CTC.
+"""Connected digits: greedy CTC decoding of a stream (``ConnectedTranscriber``), for digit strings spoken
+without pauses.
 
 The single-word transcriber needs a pause (≥ 150 ms) between words, because each word is cut out by the
 voice activity detector and classified on its own. Here the network itself says where the digits are:
-trained with the connectionist temporal classification loss (Graves et al. 2006) on strings of 1–5 digit
-clips of one speaker joined without pauses (−20 … +60 ms gaps), it outputs per frame either a digit or
-*blank*, and a digit is read where a run of frames with that label ends (greedy CTC decoding). The blank
-is the digit model's ``_unknown_`` output, so the app's probability bars keep their meaning ("nothing
-/ noise"). Training starts from the single-word model (same frontend, normalisation and LSTM; the head's
-rows carry over), so it converges in minutes.
-
-- :func:`train_connected` / ``lstm-vault train-connected``: the training;
-- :class:`ConnectedTranscriber`: the streaming decoder (the app's transcript view and
-  ``lstm-vault transcribe`` pick it for models whose ``model.json`` says ``decoder.type = "ctc"``);
-- ``python -m recognizers.bench.connected``: digit and string accuracy on speakers the model never saw.
+trained with the connectionist temporal classification loss (Graves et al. 2006; :mod:`recognizers.training.ctc`)
+it outputs per frame either a digit or *blank*, and a digit is read where a run of frames with that label ends.
+The blank is the digit model's ``_unknown_`` output, so the app's probability bars keep their meaning ("nothing
+/ noise"). :func:`recognizers.decoders.make_decoder` picks this decoder for models whose ``model.json`` says
+``decoder.type = "ctc"``; ``python -m recognizers.bench.connected`` measures it on speakers the model never saw.
 """
 from __future__ import annotations
 
-import math
-import time
-from dataclasses import asdict, dataclass, field
-from pathlib import Path
-from typing import Any, Callable
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
-import torch
 
-from recognizers.bench.transcription import align_counts
-from recognizers.data import augment
 from recognizers.decoders.vad import VadConfig, VoiceActivityDetector
 from recognizers.errors import DatasetError
 from recognizers.events import DecodedStep, RecognitionEvent
-from recognizers.frontends.log_mel import LogMel, LogMelConfig
-from recognizers.io.audio import load_audio
-from recognizers.io.extensions import AUDIO_EXTENSIONS
-from recognizers.model_files import UNKNOWN_LABEL, LoadedModel, load_model, save_model
+from recognizers.model_files import UNKNOWN_LABEL, LoadedModel
 from recognizers.streaming import StreamingRecognizer, StreamStep, merge_steps
 
-DIGITS = [str(d) for d in range(10)]
-OTHER = "_other_"          # DigitPool key of words that are not digits
-DIGIT_WORDS = {w: str(i) for i, w in enumerate("zero one two three four five six seven eight nine".split())}
+__all__ = ["ConnectedDecoderConfig", "ConnectedTranscriber", "ctc_greedy", "is_ctc_model"]
 
 
 def is_ctc_model(model: LoadedModel) -> bool:
     return str((model.meta.get("decoder") or {}).get("type", "")) == "ctc"
 
 
-# ---- data ------------------------------------------------------------------------------------------------
-def voiced_part(x: np.ndarray, sample_rate_hz: int, floor_db: float = 35.0, margin_s: float = 0.02) -> np.ndarray:
-    """The clip from its first to its last 10 ms frame within ``floor_db`` of the loudest one (± margin)."""
-    hop = max(1, sample_rate_hz // 100)
-    n = x.size // hop
-    if n < 2:
-        return x
-    e = 10 * np.log10(np.mean(x[:n * hop].reshape(n, hop).astype(np.float64) ** 2, axis=1) + 1e-12)
-    on = np.flatnonzero(e >= e.max() - floor_db)
-    m = int(margin_s * sample_rate_hz)
-    return x[max(0, on[0] * hop - m):min(x.size, (on[-1] + 1) * hop + m)]
-
-
-@dataclass
-class DigitPool:
-    """Voiced parts of digit clips, by speaker and digit (peak-normalised to 0.5)."""
-
-    clips: dict[str, dict[str, list[np.ndarray]]] = field(default_factory=dict)
-
-    @property
-    def speakers(self) -> list[str]:
-        """Speakers with at least one digit."""
-        return sorted(s for s, d in self.clips.items() if any(k in DIGITS for k in d))
-
-    def n_clips(self) -> int:
-        return sum(len(v) for d in self.clips.values() for k, v in d.items() if k in DIGITS)
-
-    def others(self) -> list[np.ndarray]:
-        return [x for d in self.clips.values() for x in d.get(OTHER, [])]
-
-    @classmethod
-    def from_folder(cls, data_dir: str | Path, sample_rate_hz: int, groups: set[str] | None = None,
-                    exclude: set[str] = frozenset(), other_words: bool = False) -> "DigitPool":
-        """Digits ``0``..``9`` (or ``zero``..``nine``) by speaker; with ``other_words``, every other label's
-        clips too, under :data:`OTHER` (words the model must not read as digits)."""
-        from recognizers.data.datasets import scan_dataset
-        pool = cls()
-        for e in scan_dataset(data_dir, AUDIO_EXTENSIONS):
-            label = DIGIT_WORDS.get(e.label, e.label)
-            group = e.group or e.path.stem
-            if group in exclude or (groups is not None and group not in groups):
-                continue
-            if label not in DIGITS:
-                if not other_words:
-                    continue
-                label = OTHER
-            x = voiced_part(load_audio(e.path, sample_rate_hz), sample_rate_hz)
-            peak = float(np.max(np.abs(x))) if x.size else 0.0
-            if peak > 0:
-                pool.clips.setdefault(group, {}).setdefault(label, []).append((x / peak * 0.5).astype(np.float32))
-        return pool
-
-
-@dataclass
-class ConnectedConfig:
-    epochs: int = 20
-    sequences_per_epoch: int = 2000
-    val_sequences: int = 300
-    batch_size: int = 16
-    lr: float = 1e-3
-    min_digits: int = 1
-    max_digits: int = 5
-    gap_ms: tuple[float, float] = (-20.0, 60.0)     # between digits: negative = overlapping (cross-faded)
-    lead_s: tuple[float, float] = (0.1, 0.4)
-    negatives: float = 0.1                          # share of sequences without speech (empty target)
-    other_words: float = 0.1                        # share of sequences of 1-2 non-digit words (empty target)
-    seed: int = 0
-    threads: int = 0
-    val_groups: list[str] | None = None             # None: the initial model's validation groups
-    exclude_groups: list[str] | None = None
-
-
-def make_sequence(pool: DigitPool, speakers: list[str], rng: np.random.Generator, sample_rate_hz: int,
-                  cfg: ConnectedConfig, augmented: bool) -> tuple[np.ndarray, list[str]]:
-    """One speaker's digit string without pauses: ``(samples, digits)``."""
-    sr = sample_rate_hz
-    spk = speakers[int(rng.integers(len(speakers)))]
-    have = sorted(k for k in pool.clips[spk] if k in DIGITS)
-    n = int(rng.integers(cfg.min_digits, cfg.max_digits + 1))
-    digits = [have[int(rng.integers(len(have)))] for _ in range(n)]
-    out = np.zeros(int(rng.uniform(*cfg.lead_s) * sr), np.float32)
-    for k, d in enumerate(digits):
-        options = pool.clips[spk][d]
-        x = options[int(rng.integers(len(options)))]
-        if augmented:
-            x = augment.speed_perturb(x, float(rng.uniform(0.9, 1.1))) * np.float32(10 ** (rng.uniform(-3, 3) / 20))
-        if k:
-            gap = int(rng.uniform(*cfg.gap_ms) / 1000 * sr)
-            if gap >= 0:
-                out = np.concatenate([out, np.zeros(gap, np.float32)])
-            else:                                   # overlap: cross-fade the join
-                ov = min(-gap, out.size, x.size)
-                fade = np.linspace(0, 1, ov, dtype=np.float32)
-                x = x.copy()
-                x[:ov] = x[:ov] * fade + out[out.size - ov:] * (1 - fade)
-                out = out[:out.size - ov]
-        out = np.concatenate([out, x])
-    out = np.concatenate([out, np.zeros(int(rng.uniform(*cfg.lead_s) * sr), np.float32)])
-    return _finish(out, rng, sr, augmented), digits
-
-
-def _finish(x: np.ndarray, rng: np.random.Generator, sr: int, augmented: bool) -> np.ndarray:
-    if augmented:
-        x = x * np.float32(10 ** (rng.uniform(-24, 3) / 20))
-        if rng.random() < 0.7:
-            x = augment.add_noise(x, rng, float(rng.uniform(5, 40)))
-    return np.clip(x + 1e-5 * rng.standard_normal(x.size).astype(np.float32), -1, 1).astype(np.float32)
-
-
-def features_of(logmel: LogMel, x: np.ndarray, rng: np.random.Generator | None) -> np.ndarray:
-    warp = float(rng.uniform(0.9, 1.1)) if rng is not None else 1.0
-    if x.size < logmel.config.span_length:
-        x = np.concatenate([x, np.zeros(logmel.config.span_length - x.size, np.float32)])
-    with torch.inference_mode():
-        return logmel.mel_from_power(logmel.power(x), warp).numpy()
-
-
-# ---- decoding --------------------------------------------------------------------------------------------
 def ctc_greedy(probs: np.ndarray, blank: int) -> list[tuple[int, int, int, float]]:
     """Greedy CTC decoding of ``(frames, classes)``: ``(class, first frame, last frame, max prob)`` for each
     run of frames whose most probable class is the same non-blank class."""
@@ -320,127 +186,3 @@ class ConnectedTranscriber:
         if self._run is not None:
             self._close(self._frame - 1, self.vad.active or self._quiet <= self._heard_frames)
         return self._release(self.vad.finish().segments)
-
-
-# ---- training --------------------------------------------------------------------------------------------
-def _batch(seqs: list[tuple[np.ndarray, list[str]]], labels: list[str], pad: np.ndarray):
-    lengths = [f.shape[0] for f, _ in seqs]
-    T = max(lengths)
-    x = np.tile(pad, (len(seqs), T, 1)).astype(np.float32)
-    for b, (f, _) in enumerate(seqs):
-        x[b, :f.shape[0]] = f
-    targets = [labels.index(d) for _, ds in seqs for d in ds]
-    target_lengths = [len(ds) for _, ds in seqs]
-    return (torch.from_numpy(x), torch.tensor(targets, dtype=torch.long), torch.tensor(lengths),
-            torch.tensor(target_lengths))
-
-
-def evaluate_sequences(net, seqs: list[tuple[np.ndarray, list[str]]], labels: list[str], blank: int
-                       ) -> dict[str, float]:
-    """Greedy-decoded digit accuracy ((N - S - D - I) / N) and string accuracy over feature sequences."""
-    n = s = d = i = exact = 0
-    net.eval()
-    with torch.inference_mode():
-        for f, digits in seqs:
-            logits, _, _ = net(torch.from_numpy(f)[None])
-            hyp = [labels[c] for c, *_ in ctc_greedy(torch.softmax(logits[0], -1).numpy(), blank)]
-            ds, dd, di = align_counts(digits, hyp)
-            n, s, d, i = n + len(digits), s + ds, d + dd, i + di
-            exact += hyp == digits
-    return {"digit_accuracy": (n - s - d - i) / max(1, n), "string_accuracy": exact / max(1, len(seqs)),
-            "substitutions": s, "deletions": d, "insertions": i, "digits": n, "strings": len(seqs)}
-
-
-def train_connected(data_dir: str | Path, init_model: str | Path, out_dir: str | Path | None,
-                    cfg: ConnectedConfig, log: Callable[[str], None] = print) -> dict:
-    """Fine-tune the single-word digit model ``init_model`` into a CTC model of connected digits."""
-    if cfg.threads:
-        torch.set_num_threads(cfg.threads)
-    torch.manual_seed(cfg.seed)
-    rng = np.random.default_rng(cfg.seed)
-    base = load_model(init_model, task="speech")
-    labels = list(base.labels)
-    missing = [d for d in DIGITS if d not in labels]
-    if missing or UNKNOWN_LABEL not in labels:
-        raise DatasetError(f"{init_model}: needs the labels 0..9 and {UNKNOWN_LABEL} (missing {missing})")
-    blank = labels.index(UNKNOWN_LABEL)
-    fe_cfg = LogMelConfig.from_json(base.frontend_config)
-    sr = fe_cfg.sample_rate_hz
-    logmel = LogMel(fe_cfg)
-    base_cfg = (base.meta.get("training") or {}).get("config") or {}
-    val_groups = set(cfg.val_groups if cfg.val_groups is not None else base_cfg.get("val_groups") or [])
-    exclude = set(cfg.exclude_groups or [])
-    t0 = time.time()
-    train_pool = DigitPool.from_folder(data_dir, sr, exclude=val_groups | exclude, other_words=True)
-    others = train_pool.others()
-    val_pool = DigitPool.from_folder(data_dir, sr, groups=val_groups) if val_groups else DigitPool()
-    if not train_pool.speakers:
-        raise DatasetError(f"{data_dir}: no digit clips (labels 0..9 or zero..nine) to train on")
-    log(f"digit clips: {train_pool.n_clips()} of {len(train_pool.speakers)} training speakers "
-        f"(+ {len(others)} clips of other words), "
-        f"{val_pool.n_clips()} of {len(val_pool.speakers)} validation speakers ({time.time() - t0:.0f} s)")
-    vrng = np.random.default_rng(10_000 + cfg.seed)
-    val = [make_sequence(val_pool, val_pool.speakers, vrng, sr, cfg, augmented=False)
-           for _ in range(cfg.val_sequences)] if val_pool.speakers else []
-    val = [(features_of(logmel, x, None), ds) for x, ds in val]
-    net = base.network
-    net.train()
-    opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
-    ctc = torch.nn.CTCLoss(blank=blank, zero_infinity=True)
-    pad = net.feature_mean.numpy()
-    best, best_state, history = -math.inf, None, []
-    for epoch in range(1, cfg.epochs + 1):
-        t_ep = time.time()
-        net.train()
-        tot, nb = 0.0, 0
-        for _ in range(math.ceil(cfg.sequences_per_epoch / cfg.batch_size)):
-            seqs = []
-            for _ in range(cfg.batch_size):
-                u = rng.random()
-                if u < cfg.negatives:
-                    x, ds = _finish(augment.synthetic_non_speech(rng, sr), rng, sr, True), []
-                elif u < cfg.negatives + cfg.other_words and others:
-                    words = [others[int(rng.integers(len(others)))] for _ in range(int(rng.integers(1, 3)))]
-                    gap = np.zeros(int(rng.uniform(0.0, 0.3) * sr), np.float32)
-                    lead = np.zeros(int(rng.uniform(*cfg.lead_s) * sr), np.float32)
-                    x = np.concatenate([lead] + [y for w in words for y in (w, gap)] + [lead])
-                    x, ds = _finish(x, rng, sr, True), []
-                else:
-                    x, ds = make_sequence(train_pool, train_pool.speakers, rng, sr, cfg, augmented=True)
-                seqs.append((features_of(logmel, x, rng), ds))
-            x, targets, in_len, tgt_len = _batch(seqs, labels, pad)
-            logits, _, _ = net(x)
-            loss = ctc(torch.log_softmax(logits, -1).transpose(0, 1), targets, in_len, tgt_len)
-            opt.zero_grad()
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
-            opt.step()
-            tot, nb = tot + loss.item(), nb + 1
-        metrics = evaluate_sequences(net, val, labels, blank) if val else {"digit_accuracy": -tot / nb}
-        history.append({"epoch": epoch, "loss": tot / nb, **metrics, "seconds": round(time.time() - t_ep, 1)})
-        log(f"epoch {epoch}/{cfg.epochs}: CTC loss {tot / nb:.3f}, validation digit accuracy "
-            f"{metrics['digit_accuracy']:.1%}, strings {metrics.get('string_accuracy', 0):.1%} "
-            f"({time.time() - t_ep:.0f} s)")
-        if metrics["digit_accuracy"] > best:
-            best = metrics["digit_accuracy"]
-            best_state = {k: v.detach().clone() for k, v in net.state_dict().items()}
-    net.load_state_dict(best_state)
-    net.eval()
-    final = evaluate_sequences(net, val, labels, blank) if val else {}
-    result = {"validation": final, "history": history, "seconds": round(time.time() - t0)}
-    if out_dir is not None:
-        meta = {k: base.meta[k] for k in ("task", "labels", "unknown_label", "label_aliases", "frontend")
-                if k in base.meta}
-        meta.update(name=Path(out_dir).name, decoder={"type": "ctc", "blank": UNKNOWN_LABEL,
-                                                      "reject_threshold": 0.5},
-                    training={"init_model": str(init_model), "data": str(data_dir),
-                              "config": {**asdict(cfg), "val_groups": sorted(val_groups)},
-                              "n_train_clips": train_pool.n_clips(), "n_other_word_clips": len(others),
-                              "train_speakers": len(train_pool.speakers),
-                              "history": history, "seconds": result["seconds"]},
-                    metrics={"validation_digit_accuracy": final.get("digit_accuracy"),
-                             "validation_string_accuracy": final.get("string_accuracy")},
-                    created=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
-        save_model(out_dir, net, meta)
-        result["model_dir"] = str(out_dir)
-    return result

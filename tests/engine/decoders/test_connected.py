@@ -12,7 +12,8 @@ from speech_sounds import harmonic_burst
 from testdata import ASSETS, shared_data
 
 from recognizers.cli.main import main as cli_main
-from recognizers.decoders.ctc import ConnectedTranscriber, ctc_greedy, is_ctc_model, voiced_part
+from recognizers.data.connected_digits import voiced_part
+from recognizers.decoders.ctc import ConnectedTranscriber, ctc_greedy, is_ctc_model
 from recognizers.frontends.log_mel import LogMelConfig
 from recognizers.model_files import UNKNOWN_LABEL, LoadedModel, load_model, save_model
 from recognizers.nn.classifier import Architecture, SequenceClassifier
@@ -152,8 +153,8 @@ def test_voiced_part_trims_silence():
 @pytest.mark.skipif(not (SHIPPED / "model.json").is_file(), reason="no shipped connected-digit model")
 def test_shipped_model_reads_fsdd_digit_strings_without_pauses():
     """Eight strings of FSDD digits (speaker jackson, one of its training speakers) joined without pauses."""
-    from recognizers.bench.transcription import align_counts
     from recognizers.io.audio import load_audio
+    from recognizers.metrics import align_counts
     fsdd = shared_data("fsdd") / "recordings"
     model = load_model(SHIPPED)
     rng = np.random.default_rng(3)
