@@ -1,0 +1,106 @@
+"""Measure ``lstm-vault adapt`` on FSDD as a user would meet it: adapt on a speaker's first takes of every digit,
+test on that speaker's later takes, and check the other speakers did not get worse.
+
+    .venv/bin/python scripts/measure_adapt.py --model assets/models/digits-en --fsdd ../shared/data/fsdd \
+        --takes 1,3,5 --threads 1 --json work/adapt_fsdd.json
+
+Every adaptation runs the real engine call (``recognizers.training.adapt.adapt``, the same as the CLI) into
+a temporary folder. Features of the test clips are computed once (the adapted model keeps the base model's
+frontend and normalisation, so they are identical) and each model classifies them in batches: causal LSTM,
+last valid frame, the same as ``Recognizer.predict_file`` with the model's lead-in.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from recognizers.data.datasets import scan_dataset
+from recognizers.io.extensions import AUDIO_EXTENSIONS
+from recognizers.model_files import load_model
+from recognizers.recognizer import Recognizer, load_input
+from recognizers.training.adapt import AdaptConfig, adapt
+from recognizers.training.loop import _collate, _last_step
+
+
+def take_number(path: Path) -> int:
+    return int(path.stem.rsplit("_", 1)[1])
+
+
+@torch.no_grad()
+def classify(model_dir, feats: list[np.ndarray]) -> np.ndarray:
+    net = load_model(model_dir).network
+    out = []
+    for s in range(0, len(feats), 256):
+        x, lengths = _collate(feats[s:s + 256])
+        out.append(_last_step(net(x)[0], lengths).argmax(-1).numpy())
+    return np.concatenate(out)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--model", default="assets/models/digits-en")
+    ap.add_argument("--fsdd", default="../shared/data/fsdd")
+    ap.add_argument("--takes", default="1,3,5")
+    ap.add_argument("--test-from", type=int, default=5, help="curves test on takes >= this (all take counts)")
+    ap.add_argument("--speakers", default="")
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--epochs", type=int, default=6)
+    ap.add_argument("--l2sp", type=float, default=0.01)
+    ap.add_argument("--lr", type=float, default=1e-3)
+    ap.add_argument("--trainable", default="all")
+    ap.add_argument("--json", default=None)
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    base = load_model(args.model)
+    rec = Recognizer(base)
+    examples = scan_dataset(args.fsdd, AUDIO_EXTENSIONS)
+    speakers = args.speakers.split(",") if args.speakers else sorted({e.group for e in examples})
+    t0 = time.time()
+    feats = [rec.features(rec.with_lead_in(load_input("speech", e.path, base.frontend_config))) for e in examples]
+    truth = np.array([base.labels.index(e.label) for e in examples])
+    spk = np.array([e.group for e in examples])
+    num = np.array([take_number(e.path) for e in examples])
+    print(f"features of {len(examples)} clips in {time.time() - t0:.0f} s", file=sys.stderr)
+    base_pred = classify(args.model, feats)
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for s in speakers:
+            for n in [int(k) for k in args.takes.split(",")]:
+                takes = Path(tmp) / f"{s}_{n}"
+                for e, k in zip(examples, num):
+                    if e.group == s and k < n:
+                        (takes / e.label).mkdir(parents=True, exist_ok=True)
+                        (takes / e.label / e.path.name).symlink_to(e.path.resolve())
+                cfg = AdaptConfig(epochs=args.epochs, l2sp=args.l2sp, lr=args.lr, trainable=args.trainable,
+                                  threads=args.threads)
+                t1 = time.time()
+                out = Path(tmp) / f"model_{s}_{n}"
+                adapt(args.model, takes, out, cfg)
+                secs = time.time() - t1
+                pred = classify(out, feats)
+                own_curve = (spk == s) & (num >= args.test_from)
+                own_3 = (spk == s) & (num >= 3)
+                own_n = (spk == s) & (num >= n)
+                others = spk != s
+                row = {"speaker": s, "takes": n, "seconds": round(secs, 1)}
+                for key, m in (("own_test_from", own_curve), ("own_from_3", own_3), ("own_from_n", own_n),
+                               ("others", others)):
+                    row[key] = {"before": round(float((base_pred[m] == truth[m]).mean()) * 100, 1),
+                                "after": round(float((pred[m] == truth[m]).mean()) * 100, 1), "n": int(m.sum())}
+                rows.append(row)
+                print(json.dumps(row), flush=True)
+    if args.json:
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json).write_text(json.dumps({"args": vars(args), "rows": rows}, indent=1) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
