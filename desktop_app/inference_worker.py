@@ -22,71 +22,50 @@ from .live_state import LiveState
 _END = object()
 
 
-class SpeechPipeline:
-    """Audio block (float32 mono at the model's rate) -> waveform + Transcriber."""
+class LivePipeline:
+    """One capture block -> the mode's decoder -> the live state the views draw.
 
-    kind = "audio"
+    ``kind`` says what a block is: ``"audio"`` (float32 mono samples at the model's rate, fed to the decoder as
+    they are) or ``"video"`` (an RGB frame: the engine's HandTracker turns it into landmarks ``(2, 21, 3)`` on
+    this thread first). The recorder listens through ``tap``: ``tap(samples)`` or ``tap(landmarks, rgb)``.
+    """
 
-    def __init__(self, state: LiveState, decoder: Decoder | None):
+    def __init__(self, state: LiveState, decoder: Decoder | None, kind: str):
+        if kind not in ("audio", "video"):
+            raise ValueError(f"kind {kind!r}: 'audio' or 'video'")
         self.state = state
         self.decoder = decoder
+        self.kind = kind
+        self.tracker = None
         self.note = ""
-        self.tap: Callable[[np.ndarray], None] | None = None   # the recorder listens here (this thread)
+        self.tap: Callable[..., None] | None = None
 
     def start(self) -> None:
-        pass
+        if self.kind == "video":
+            from recognizers.frontends.hand_tracking import HandTracker
+            self.tracker = HandTracker(mode="video", max_hands=2)
+
+    def _input(self, block: np.ndarray) -> tuple[np.ndarray | None, tuple]:
+        """The decoder's input for ``block`` and the ``tap`` arguments."""
+        if self.kind == "audio":
+            self.state.add_audio(block)
+            return block, (block,)
+        from recognizers.frontends.hand_tracking import hands_to_frame
+        hands = self.tracker.process(block) if self.tracker is not None else []
+        self.state.add_image(block, hands)
+        frame = hands_to_frame(hands) if self.tracker is not None else None
+        return frame, (frame, block)
 
     def process(self, block: np.ndarray) -> None:
-        self.state.add_audio(block)
-        tap = self.tap
-        if tap is not None:
-            tap(block)
-        if self.decoder is not None:
-            t = time.perf_counter()
-            decoded = self.decoder.push(block)
-            self.state.add_step(decoded, time.perf_counter() - t)
-
-    def finish(self) -> None:
-        if self.decoder is not None:
-            self.state.add_events(self.decoder.flush())
-
-    def close(self) -> None:
-        pass
-
-
-class GesturePipeline:
-    """RGB video frame -> hand landmarks (engine's HandTracker, on this thread) -> GestureSpotter."""
-
-    kind = "video"
-
-    def __init__(self, state: LiveState, decoder: Decoder | None):
-        self.state = state
-        self.decoder = decoder
-        self.tracker = None
-        self.to_frame = None
-        self.note = ""
-        # the recorder listens here (this thread): tap(landmarks (2, 21, 3), rgb frame)
-        self.tap: Callable[[np.ndarray, np.ndarray], None] | None = None
-
-    def start(self) -> None:
-        try:
-            from recognizers.frontends.hand_tracking import HandTracker, hands_to_frame
-        except ImportError:
-            self.note = "hand tracking is not installed: showing the camera image only"
-            return
-        self.tracker = HandTracker(mode="video", max_hands=2)
-        self.to_frame = hands_to_frame
-
-    def process(self, rgb: np.ndarray) -> None:
         t = time.perf_counter()
-        hands = self.tracker.process(rgb) if self.tracker is not None else []
-        self.state.add_image(rgb, hands)
-        frame = self.to_frame(hands) if self.to_frame is not None else None
+        x, tap_args = self._input(block)
+        if self.kind == "audio":
+            t = time.perf_counter()          # speech: the decoder's time only (the waveform copy is not inference)
         tap = self.tap
-        if tap is not None and frame is not None:
-            tap(frame, rgb)
-        if self.decoder is not None and frame is not None:
-            decoded = self.decoder.push(frame)
+        if tap is not None and x is not None:
+            tap(*tap_args)
+        if self.decoder is not None and x is not None:
+            decoded = self.decoder.push(x)
             self.state.add_step(decoded, time.perf_counter() - t)
 
     def finish(self) -> None:
@@ -100,10 +79,10 @@ class GesturePipeline:
 
 
 def make_pipeline(task: str, state: LiveState, model: LoadedModel | None, device: str = "cpu"
-                  ) -> tuple[SpeechPipeline | GesturePipeline, str]:
+                  ) -> tuple[LivePipeline, str]:
+    """The live pipeline of a mode (``"speech"`` or ``"gesture"``) with the decoder ``model`` needs."""
     decoder = make_decoder(model, device=device) if model is not None else None
-    cls = SpeechPipeline if task == "speech" else GesturePipeline
-    return cls(state, decoder), ""
+    return LivePipeline(state, decoder, "audio" if task == "speech" else "video"), ""
 
 
 class InferenceWorker(QThread):
@@ -113,7 +92,7 @@ class InferenceWorker(QThread):
     note = Signal(str)          # informational (e.g. a missing optional module)
     stream_ended = Signal()     # a file source played to its end and the decoder was flushed
 
-    def __init__(self, pipeline: SpeechPipeline | GesturePipeline, queue_size: int | None = None):
+    def __init__(self, pipeline: LivePipeline, queue_size: int | None = None):
         super().__init__()
         self.pipeline = pipeline
         self.state = pipeline.state

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,12 +27,15 @@ import numpy as np
 import torch
 from torch import nn
 
-from recognizers.cli.export import DEFAULT_OPSET
 from recognizers.errors import VaultError
+from recognizers.io.paths import atomic_output
+from recognizers.io.safe_text import safe_text
 from recognizers.model_files import LoadedModel, load_model
 from recognizers.nn.classifier import SequenceClassifier
 from recognizers.nn.gate_lstm import GATE_NAMES, LSTMState
 
+DEFAULT_OPSET = 17   # ONNX opset of the exported graph (LSTM ops are stable in onnxruntime since 14)
+MIN_OPSET, MAX_OPSET = 14, 20   # what the TorchScript exporter of torch 2.x writes and onnxruntime checks
 ONNX_FORMAT = "lstm-vault-onnx-chunk"
 ONNX_FORMAT_VERSION = 1
 VERIFY_TOLERANCE = 1e-4
@@ -141,12 +143,14 @@ def export_onnx(model: LoadedModel | str | os.PathLike, out: str | os.PathLike, 
     The file is written atomically. With ``verify`` (and onnxruntime installed) a random two-chunk stream
     is run through onnxruntime and PyTorch and the export is refused if they differ by more than 1e-4.
     """
+    if isinstance(opset, bool) or not isinstance(opset, int) or not MIN_OPSET <= opset <= MAX_OPSET:
+        raise VaultError(f"--opset {safe_text(opset)}: this exporter writes opsets {MIN_OPSET}..{MAX_OPSET}")
+    if output not in ("probabilities", "logits"):
+        raise VaultError(f"output {safe_text(output)!r}: expected 'probabilities' or 'logits'")
     onnx = _require_onnx()
     if not isinstance(model, LoadedModel):
         model = load_model(model)
     out = Path(out)
-    if out.is_dir():
-        raise VaultError(f"{out}: is a folder; give the .onnx file to write")
     net = model.network.cpu().eval()
     arch = net.arch
     L, H, F = arch.num_layers, arch.hidden_size, arch.input_size
@@ -158,9 +162,13 @@ def export_onnx(model: LoadedModel | str | os.PathLike, out: str | os.PathLike, 
     dyn.update({g: {0: "batch", 1: "time"} for g in gate_names})
     wrapper = ChunkModel(net, output, gates).eval()
     example = (torch.zeros(1, 3, F), torch.zeros(L, 1, H), torch.zeros(L, 1, H))
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.{os.getpid()}.{secrets.token_hex(4)}.partial")   # umask permissions
+    # the target must be a regular file or absent (never rename over /dev/null or a FIFO); written to a
+    # hidden temporary file beside it and renamed in place (umask permissions)
     try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except (OSError, ValueError):
+        pass    # atomic_output says what is wrong with the path
+    with atomic_output(out, "--onnx", ".partial") as tmp:
         with warnings.catch_warnings(), torch.no_grad():
             warnings.simplefilter("ignore")   # legacy-exporter deprecation, shape-check tracer warnings
             torch.onnx.export(wrapper, example, str(tmp), dynamo=False, input_names=inputs,
@@ -182,10 +190,6 @@ def export_onnx(model: LoadedModel | str | os.PathLike, out: str | os.PathLike, 
         report = ExportReport(out, inputs, outputs, meta)
         if verify:
             report.max_abs_diff = _verify(tmp, wrapper, F, L, H, report)
-        os.replace(tmp, out)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
     return report
 
 

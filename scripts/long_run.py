@@ -1,6 +1,6 @@
 """A long live run, faster than real time: push N simulated minutes of audio (spoken words from FSDD or
 espeak-ng, between noise and silence, looped) through the app's live path — the Transcriber decoder in the
-app's SpeechPipeline filling a LiveState (ring buffers), with a snapshot per simulated 1/30 s as the
+app's LivePipeline filling a LiveState (ring buffers), with a snapshot per simulated 1/30 s as the
 redraw timer takes — and sample the process's RSS (/proc/self/status VmRSS) every simulated minute.
 
 usage: python scripts/long_run.py [--minutes 60] [--model assets/models/digits-en] [--block-ms 20]

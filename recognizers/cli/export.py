@@ -2,8 +2,6 @@
 the export itself lives in :mod:`recognizers.export`."""
 from __future__ import annotations
 
-DEFAULT_OPSET = 17
-
 
 def _add_parser(sub) -> None:
     p = sub.add_parser("export", help="export the streaming model (one chunk in, LSTM state in/out) to ONNX",
@@ -16,7 +14,7 @@ def _add_parser(sub) -> None:
     p.add_argument("--logits", action="store_true", help="output 'logits' instead of softmax 'probabilities'")
     p.add_argument("--gates", action="store_true",
                    help="also output every gate of every layer (layer{k}_{i,f,g,o,c,h}, (batch, time, units))")
-    p.add_argument("--opset", type=int, default=DEFAULT_OPSET)
+    p.add_argument("--opset", type=int, default=None, help="ONNX opset (default: recognizers.export.DEFAULT_OPSET, 17)")
     p.add_argument("--no-verify", action="store_true", help="skip the onnxruntime-vs-PyTorch check")
 
 
@@ -24,8 +22,9 @@ def _run(args) -> int:
     from recognizers.export import export_onnx
     from recognizers.model_files import load_model
     model = load_model(args.model)
+    from recognizers.export import DEFAULT_OPSET
     r = export_onnx(model, args.onnx, output="logits" if args.logits else "probabilities", gates=args.gates,
-                    opset=args.opset, verify=not args.no_verify)
+                    opset=DEFAULT_OPSET if args.opset is None else args.opset, verify=not args.no_verify)
     arch = model.network.arch
     print(f"wrote {r.path}: features (batch, time, {arch.input_size}) + h_in/c_in ({arch.num_layers}, batch, "
           f"{arch.hidden_size}) -> {r.output_names[0]} (batch, time, {arch.num_classes}), h_out, c_out"

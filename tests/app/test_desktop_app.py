@@ -17,7 +17,7 @@ from desktop_fixtures import engine_transcript, gesture_model_folder, trained_sp
 from PySide6.QtCore import QPointF, QSettings  # noqa: E402
 from testdata import REPO, shared_data  # noqa: E402
 
-from desktop_app.inference_worker import InferenceWorker, SpeechPipeline  # noqa: E402
+from desktop_app.inference_worker import InferenceWorker, LivePipeline  # noqa: E402
 from desktop_app.live_state import LiveState  # noqa: E402
 from desktop_app.main_window import MainWindow  # noqa: E402
 from desktop_app.ring_buffers import RingBuffer  # noqa: E402
@@ -57,7 +57,7 @@ def test_unit_list_parsing_and_waveform_envelope():
 
 def test_full_inference_queue_drops_and_counts_blocks_instead_of_blocking():
     state = LiveState([], 100.0, sample_rate_hz=16000)
-    worker = InferenceWorker(SpeechPipeline(state, None), queue_size=2)   # not started: nothing consumes
+    worker = InferenceWorker(LivePipeline(state, None, "audio"), queue_size=2)   # not started: nothing consumes
     results = [worker.offer(np.zeros(320, np.float32)) for _ in range(5)]
     assert results == [True, True, False, False, False]
     assert state.counters.dropped_audio_blocks == 3

@@ -1,5 +1,5 @@
 """A long live run (issue 8), shortened: 5 simulated minutes of words and noise through the app's live
-path (Transcriber in the SpeechPipeline filling the LiveState, a snapshot per redraw) as fast as possible.
+path (Transcriber in the app's LivePipeline filling the LiveState, a snapshot per redraw) as fast as possible.
 Memory stays flat and every buffer stays at its cap (caps in the code: LiveState ring buffers and event
 deque, Transcriber.rejected, the decoder's bounded frame buffers). scripts/long_run.py runs the full hour."""
 from __future__ import annotations
