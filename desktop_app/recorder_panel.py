@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop_app.adapt_panel import AdaptPanel  # "Adapt to my voice": drives this panel's recorder
 from recognizers.data.dataset_ops import label_folders
 from recognizers.data.recorder import (
     BackgroundSaver,
@@ -123,6 +124,8 @@ class RecorderPanel(QWidget):
         lay.addWidget(self.error_label)
         lay.addWidget(QLabel("Saved takes"))
         lay.addWidget(self.log, 1)
+        self.adapt_panel = AdaptPanel(self.window, self)
+        lay.addWidget(self.adapt_panel)
 
     # ---- mode and labels ---------------------------------------------------------------------------------
     def set_mode(self, mode: str) -> None:
@@ -270,6 +273,7 @@ class RecorderPanel(QWidget):
 
     def shutdown(self) -> None:
         """The window closes: drop the take in progress, write the captured ones."""
+        self.adapt_panel.shutdown()
         if self.session is not None:
             self.session.cancel()
             if self.saver is not None:
