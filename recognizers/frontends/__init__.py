@@ -1,0 +1,9 @@
+"""Feature frontends: raw input -> the feature frames the LSTM sees, offline and streaming alike.
+
+- :mod:`~recognizers.frontends.registry`: the ``frontend.type`` of ``model.json`` -> config and streaming class;
+- :mod:`~recognizers.frontends.log_mel`: log-mel spectrogram of speech (torchaudio);
+- :mod:`~recognizers.frontends.landmarks`: hand landmarks -> position/scale invariant shape and motion;
+- :mod:`~recognizers.frontends.hand_tracking`: RGB frames -> hand landmarks (MediaPipe, offline).
+"""
+
+__all__ = ["hand_tracking", "landmarks", "log_mel", "registry"]
