@@ -7,6 +7,7 @@ absurdly large model is refused with a one-line message.
 from __future__ import annotations
 
 import json
+import math
 import os
 import shutil
 import struct
@@ -19,6 +20,7 @@ import numpy as np
 import torch
 
 from recognizers.errors import ModelFileError
+from recognizers.io.safe_text import is_clean_text, safe_text
 from recognizers.nn.classifier import Architecture, SequenceClassifier
 
 FORMAT = "lstm-vault-model"
@@ -112,55 +114,170 @@ def save_model(folder: str | os.PathLike, network: SequenceClassifier, meta: dic
     return folder
 
 
+# ---------------------------------------------------------------------------------------------------------
+# The schema of model.json: every section has types and ranges; a failure names the field.
+MAX_LABELS = 10_000
+MAX_TEXT_CHARS = 200                 # a label, alias or model name
+MAX_JSON_INT_DIGITS = 30             # Python's int() of a 5,000-digit literal is slow and then refused
+TASK_FRONTENDS = {"speech": ("logmel",), "gesture": ("landmarks",)}   # built-in frontends and their task
+DECODER_NUMBERS = {                  # field: (low, high, integer?)
+    "reject_threshold": (0.0, 1.0, False),
+    "lead_silence_s": (0.0, 5.0, False),
+    "window_frames": (2, 1000, True),     # gesture spotting window (33 s at 30 fps); longer is a damaged file
+}
+DECODER_TYPES = ("", "clip", "ctc")
+
+
+def _field_error(folder: Path, name: str, why: str) -> ModelFileError:
+    return ModelFileError(f"{safe_text(folder / META)}: '{name}' {why}")
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def _check_text(folder: Path, name: str, v: Any, allow_empty: bool = False) -> str:
+    if not isinstance(v, str):
+        raise _field_error(folder, name, f"must be text, not {type(v).__name__}")
+    if not v and not allow_empty:
+        raise _field_error(folder, name, "must not be empty")
+    if len(v) > MAX_TEXT_CHARS:
+        raise _field_error(folder, name, f"is {len(v)} characters long (at most {MAX_TEXT_CHARS})")
+    if not is_clean_text(v):
+        raise _field_error(folder, name, f"holds control characters or invalid Unicode ({safe_text(v)!r})")
+    return v
+
+
+def _check_decoder(meta: dict, folder: Path, labels: list[str]) -> dict:
+    dec = meta.get("decoder")
+    if dec is None:
+        return {}
+    if not isinstance(dec, dict):
+        raise _field_error(folder, "decoder", f"must be an object, not {type(dec).__name__}")
+    dec = dict(dec)
+    kind = dec.get("type", "")
+    if not isinstance(kind, str) or kind not in DECODER_TYPES:
+        raise _field_error(folder, "decoder.type", f"is {safe_text(repr(kind))}; known: 'ctc' or none")
+    for key, (lo, hi, integer) in DECODER_NUMBERS.items():
+        if key not in dec or dec[key] is None:
+            continue
+        v = dec[key]
+        if not _is_number(v) or (integer and not float(v).is_integer()):
+            raise _field_error(folder, f"decoder.{key}", f"must be a{'n integer' if integer else ' number'}, "
+                                                         f"not {safe_text(repr(v))[:40]}")
+        if not lo <= v <= hi:
+            raise _field_error(folder, f"decoder.{key}", f"is {v}, outside {lo}..{hi}")
+        dec[key] = int(v) if integer else float(v)
+    if kind == "ctc" or "blank" in dec:
+        blank = dec.get("blank", UNKNOWN_LABEL)
+        if not isinstance(blank, str) or blank not in labels:
+            raise _field_error(folder, "decoder.blank", f"{safe_text(repr(blank))[:40]} is not one of the labels")
+    return dec
+
+
 def _check_meta(meta: Any, folder: Path) -> Architecture:
+    """Check every section of ``meta`` (types and ranges; one line naming the field on failure) and put the
+    checked values back (``decoder`` numbers as floats/ints, a missing ``decoder`` as ``{}``), so commands
+    read the validated model and never re-parse fields."""
     if not isinstance(meta, dict):
-        raise ModelFileError(f"{folder / META}: must hold a JSON object")
+        raise ModelFileError(f"{safe_text(folder / META)}: must hold a JSON object")
     if meta.get("format") != FORMAT:
-        raise ModelFileError(f"{folder / META}: not an LSTM Vault model (format {meta.get('format')!r})")
+        raise ModelFileError(f"{safe_text(folder / META)}: not an LSTM Vault model "
+                             f"(format {safe_text(repr(meta.get('format')))[:60]})")
     version = meta.get("format_version")
-    if not isinstance(version, int) or version > FORMAT_VERSION or version < 1:
-        raise ModelFileError(f"{folder / META}: format version {version!r} is not supported "
-                             f"(this program reads up to {FORMAT_VERSION}); update LSTM Vault")
+    if isinstance(version, bool) or not isinstance(version, int) or version > FORMAT_VERSION or version < 1:
+        raise ModelFileError(f"{safe_text(folder / META)}: format version {safe_text(repr(version))[:40]} is not "
+                             f"supported (this program reads up to {FORMAT_VERSION}); update LSTM Vault")
     for key in ("task", "labels", "architecture", "frontend", "normalization"):
         if key not in meta:
-            raise ModelFileError(f"{folder / META}: missing '{key}'")
-    if meta["task"] not in ("speech", "gesture"):
-        raise ModelFileError(f"{folder / META}: unknown task {meta['task']!r}")
+            raise ModelFileError(f"{safe_text(folder / META)}: missing '{key}'")
+    if not isinstance(meta["task"], str) or meta["task"] not in TASK_FRONTENDS:
+        raise _field_error(folder, "task", f"names an unknown task {safe_text(repr(meta['task']))[:40]} "
+                                            f"(expected 'speech' or 'gesture')")
     labels = meta["labels"]
-    if (not isinstance(labels, list) or not labels or not all(isinstance(x, str) and x for x in labels)
-            or len(set(labels)) != len(labels)):
-        raise ModelFileError(f"{folder / META}: 'labels' must be a list of distinct non-empty names")
+    if not isinstance(labels, list) or not labels or len(labels) > MAX_LABELS:
+        raise _field_error(folder, "labels", f"must be a list of 1..{MAX_LABELS} distinct non-empty names")
+    for i, x in enumerate(labels):
+        _check_text(folder, f"labels[{i}]", x)
+    if len(set(labels)) != len(labels):
+        raise ModelFileError(f"{safe_text(folder / META)}: 'labels' must be a list of distinct non-empty names")
+    if "name" in meta and meta["name"] is not None:
+        _check_text(folder, "name", meta["name"], allow_empty=True)
+    if "created" in meta and meta["created"] is not None:
+        _check_text(folder, "created", meta["created"], allow_empty=True)
+    aliases = meta.get("label_aliases")
+    if aliases is None:
+        meta["label_aliases"] = {}
+    elif not isinstance(aliases, dict):
+        raise _field_error(folder, "label_aliases", f"must be an object NAME -> LABEL, not {type(aliases).__name__}")
+    else:
+        for k, v in aliases.items():
+            _check_text(folder, "label_aliases", k)
+            _check_text(folder, f"label_aliases.{safe_text(k)}", v)
+    for section in ("training", "metrics"):
+        if meta.get(section) is not None and not isinstance(meta[section], dict):
+            raise _field_error(folder, section, f"must be an object, not {type(meta[section]).__name__}")
     a = meta["architecture"]
     if not isinstance(a, dict):
-        raise ModelFileError(f"{folder / META}: 'architecture' must be an object")
+        raise _field_error(folder, "architecture", "must be an object")
     try:
         arch = Architecture(**a)
         arch.validate()
     except (TypeError, ValueError) as exc:
-        raise ModelFileError(f"{folder / META}: bad architecture ({exc})") from None
+        raise ModelFileError(f"{safe_text(folder / META)}: bad architecture ({safe_text(exc)})") from None
+    for k in ("input_size", "hidden_size", "num_layers", "num_classes"):
+        v = getattr(arch, k)
+        if isinstance(v, bool) or not isinstance(v, int):
+            raise _field_error(folder, f"architecture.{k}", f"must be an integer, not {safe_text(repr(v))[:40]}")
     if arch.num_classes != len(labels):
-        raise ModelFileError(f"{folder / META}: {len(labels)} labels but the network has "
+        raise ModelFileError(f"{safe_text(folder / META)}: {len(labels)} labels but the network has "
                              f"{arch.num_classes} outputs")
     norm = meta["normalization"]
-    try:
-        mean = np.asarray(norm["mean"], dtype=np.float32)
-        std = np.asarray(norm["std"], dtype=np.float32)
-    except Exception:
-        raise ModelFileError(f"{folder / META}: 'normalization' needs numeric 'mean' and 'std'") from None
+    if not isinstance(norm, dict) or not isinstance(norm.get("mean"), list) or not isinstance(norm.get("std"), list):
+        raise _field_error(folder, "normalization", "needs lists 'mean' and 'std'")
+    for key in ("mean", "std"):
+        if not all(_is_number(v) for v in norm[key]):
+            raise _field_error(folder, f"normalization.{key}", "must hold finite numbers only")
+    mean = np.asarray(norm["mean"], dtype=np.float64)
+    std = np.asarray(norm["std"], dtype=np.float64)
     if mean.shape != (arch.input_size,) or std.shape != (arch.input_size,):
-        raise ModelFileError(f"{folder / META}: normalisation has {mean.shape} values, the network "
+        raise ModelFileError(f"{safe_text(folder / META)}: normalisation has {mean.shape} values, the network "
                              f"expects {arch.input_size} features")
-    if not (np.all(np.isfinite(mean)) and np.all(np.isfinite(std)) and np.all(std > 0)):
-        raise ModelFileError(f"{folder / META}: normalisation values must be finite, std > 0")
+    if not (np.all(np.abs(mean) < 1e30) and np.all(std > 1e-30) and np.all(std < 1e30)):
+        raise _field_error(folder, "normalization", "values must be finite float32 numbers with std > 0")
     unk = meta.get("unknown_label")
-    if unk is not None and unk not in labels:
-        raise ModelFileError(f"{folder / META}: unknown_label {unk!r} is not one of the labels")
+    if unk is not None and (not isinstance(unk, str) or unk not in labels):
+        raise _field_error(folder, "unknown_label", f"{safe_text(repr(unk))[:40]} is not one of the labels")
+    fe = meta["frontend"]
+    if not isinstance(fe, dict):
+        raise _field_error(folder, "frontend", f"must be an object, not {type(fe).__name__}")
+    kind = fe.get("type")
+    builtin = {t: task for task, types in TASK_FRONTENDS.items() for t in types}
+    if isinstance(kind, str) and kind in builtin and builtin[kind] != meta["task"]:
+        raise _field_error(folder, "frontend.type", f"is {kind!r}, which reads {builtin[kind]} input; a "
+                                                    f"{meta['task']} model needs {TASK_FRONTENDS[meta['task']][0]!r}")
     from recognizers.frontends.registry import frontend_feature_size
-    n_feat = frontend_feature_size(meta["frontend"], folder)
+    n_feat = frontend_feature_size(fe, safe_text(folder / META))
     if n_feat != arch.input_size:
-        raise ModelFileError(f"{folder / META}: the frontend gives {n_feat} features but the network "
+        raise ModelFileError(f"{safe_text(folder / META)}: the frontend gives {n_feat} features but the network "
                              f"expects {arch.input_size}")
+    meta["decoder"] = _check_decoder(meta, folder, labels)
     return arch
+
+
+def _json_int(text: str) -> int:
+    if len(text) > MAX_JSON_INT_DIGITS:
+        raise ValueError(f"an integer of {len(text)} digits")
+    return int(text)
+
+
+def _json_constant(text: str) -> float:
+    raise ValueError(f"{text} is not a JSON number")
+
+
+def parse_model_json(text: str) -> Any:
+    """``json.loads`` that refuses integers of more than 30 digits and NaN/Infinity (ValueError)."""
+    return json.loads(text, parse_int=_json_int, parse_constant=_json_constant)
 
 
 def _read_safetensors_header(path: Path) -> dict:
@@ -234,9 +351,12 @@ def read_meta(folder: str | os.PathLike) -> dict[str, Any]:
     if meta_path.stat().st_size > MAX_JSON_BYTES:
         raise ModelFileError(f"{meta_path}: too large to be a model description")
     try:
-        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        meta = parse_model_json(meta_path.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
-        raise ModelFileError(f"{meta_path}: damaged model description ({exc.__class__.__name__})") from None
+        raise ModelFileError(f"{safe_text(meta_path)}: damaged model description ({exc.__class__.__name__})"
+                             ) from None
+    except ValueError as exc:      # parse_model_json's refusals
+        raise ModelFileError(f"{safe_text(meta_path)}: damaged model description ({exc})") from None
     _check_meta(meta, folder)
     return meta
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
+
+from recognizers.io.safe_text import safe_text
 
 EXIT_USER_ERROR = 2
 
@@ -170,13 +171,20 @@ def cmd_predict(args) -> int:
     _refuse_ctc(model)
     rec = Recognizer(model)
     p = rec.predict_file(args.file, k=max(1, args.top))
-    if args.json:
-        print(json.dumps({"file": args.file, "label": p.label, "confidence": p.confidence,
-                          "rejected": p.rejected, "top": [{"label": l, "probability": q} for l, q in p.top]}))
+    import math
+
+    from recognizers.errors import VaultError
+    if not all(math.isfinite(q) for _, q in p.top) or not math.isfinite(p.confidence):
+        raise VaultError(f"{args.file}: the model's output is not a number for this input (values out of range?)")
+    if args.json:   # allow_nan=False: never emit NaN, which is not JSON
+        print(json.dumps({"file": safe_text(args.file), "label": p.label, "confidence": p.confidence,
+                          "rejected": p.rejected, "top": [{"label": l, "probability": q} for l, q in p.top]},
+                         allow_nan=False))
     else:
-        print(f"{args.file}: {p.label}" + (" (below the confidence threshold)" if p.rejected else ""))
+        print(f"{safe_text(args.file)}: {safe_text(p.label)}"
+              + (" (below the confidence threshold)" if p.rejected else ""))
         for l, q in p.top:
-            print(f"  {l:<12} {q * 100:6.2f}%  " + "#" * int(round(q * 30)))
+            print(f"  {safe_text(l):<12} {q * 100:6.2f}%  " + "#" * int(round(q * 30)))
     return 0
 
 
@@ -195,16 +203,12 @@ def cmd_trace(args) -> int:
     if feats.shape[0] > args.max_seconds * fps:
         raise VaultError(f"{args.file}: {feats.shape[0] / fps:.0f} s is longer than --max-seconds "
                          f"{args.max_seconds:.0f}; trim it or raise the limit")
+    from recognizers.io.paths import check_output_file, write_atomically
+    out = check_output_file(args.out, "--out")      # before the work: never rename over /dev/null or a FIFO
     tr = rec.trace(feats)
-    out = Path(args.out)
-    tmp = out.with_name("." + out.name + ".tmp.npz")
-    try:
-        np.savez_compressed(tmp, labels=np.asarray(model.labels), **tr)
-        tmp.replace(out)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise VaultError(f"--out {out}: cannot write ({exc.strerror or exc})") from None
-    print(f"wrote {out}: {feats.shape[0]} frames, {model.network.arch.num_layers} layers × "
+    write_atomically(out, lambda tmp: np.savez_compressed(tmp, labels=np.asarray(model.labels), **tr),
+                     "--out", suffix=".npz")
+    print(f"wrote {safe_text(out)}: {feats.shape[0]} frames, {model.network.arch.num_layers} layers × "
           f"{model.network.arch.hidden_size} units")
     return 0
 
@@ -212,7 +216,7 @@ def cmd_trace(args) -> int:
 def cmd_import_fsdd(args) -> int:
     from recognizers.data.datasets import import_fsdd
     n = import_fsdd(args.source, args.dest)
-    print(f"imported {n} files into {args.dest}")
+    print(f"imported {n} files into {safe_text(args.dest)}")
     return 0
 
 
@@ -244,7 +248,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return runners[args.command](args)
     except VaultError as exc:
-        print(f"lstm-vault {args.command}: error: {exc}", file=sys.stderr)
+        from recognizers.io.safe_text import safe_text
+        print(f"lstm-vault {args.command}: error: {safe_text(exc)}", file=sys.stderr)
         return EXIT_USER_ERROR
     except KeyboardInterrupt:
         print(f"lstm-vault {args.command}: interrupted; nothing half-written was left behind", file=sys.stderr)

@@ -32,35 +32,60 @@ import numpy as np
 
 from recognizers.errors import DatasetError
 from recognizers.frontends.hand_tracking import N_LANDMARKS
+from recognizers.io.paths import check_component, check_output_folder
+from recognizers.io.safe_text import safe_text
 
 FORMATS = ("arman", "kazuhito")
 HAND_PX = 150.0          # hand size used to re-place wrist-relative pixel data, in pixels
+MAX_SEQUENCES = 1_000_000        # more rows than any published landmark set: a damaged or hostile file
+MAX_LABEL_LINES = 10_000
+
+
+def _prepare_dest(dest: Path) -> None:
+    """Create the destination folder, or a one-line DatasetError (a file is there, a name too long...)."""
+    check_output_folder(dest, "destination", DatasetError)
+    try:
+        dest.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise DatasetError(f"destination {safe_text(dest)}: cannot create it "
+                           f"({exc.strerror or type(exc).__name__})") from None
 
 
 def _write_dataset(items: list[tuple[str, str, str, np.ndarray]], dest: Path,
                    fps: float | None = None) -> int:
-    """``items``: (label, name, group, landmarks). Writes files and a manifest (merged with one there)."""
-    dest.mkdir(parents=True, exist_ok=True)
+    """``items``: (label, name, group, landmarks). Writes files and a manifest (merged with one there).
+
+    Every label is checked to be one plain folder name first (:func:`check_component`), so nothing is written
+    outside ``dest``; the manifest is written after the files it lists."""
+    for label, name, _group, _lm in items:
+        check_component(label, "label", DatasetError)
+        check_component(name, "file name", DatasetError)
+    _prepare_dest(dest)
     rows = {}
     manifest = dest / "manifest.csv"
-    if manifest.is_file():
-        with open(manifest, newline="") as f:
-            rows = {r["path"]: r for r in csv.DictReader(f) if r.get("path")}
-    for label, name, group, lm in items:
-        (dest / label).mkdir(exist_ok=True)
-        rel = f"{label}/{name}.npz"
-        tmp = dest / label / f".{name}.tmp.npz"
-        extra = {"fps": np.float32(fps)} if fps else {}
-        np.savez_compressed(tmp, landmarks=lm.astype(np.float32), **extra)
-        os.replace(tmp, dest / rel)
-        rows[rel] = {"path": rel, "label": label, "group": group}
-    tmp = dest / ".manifest.csv.tmp"
-    with open(tmp, "w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=["path", "label", "group"])
-        w.writeheader()
-        for k in sorted(rows):
-            w.writerow({"path": rows[k]["path"], "label": rows[k]["label"], "group": rows[k].get("group", "")})
-    os.replace(tmp, manifest)
+    try:
+        if manifest.is_file():
+            with open(manifest, newline="", encoding="utf-8-sig") as f:
+                rows = {r["path"]: r for r in csv.DictReader(f) if r.get("path")}
+        for label, name, group, lm in items:
+            (dest / label).mkdir(exist_ok=True)
+            rel = f"{label}/{name}.npz"
+            tmp = dest / label / f".{name}.tmp.npz"
+            extra = {"fps": np.float32(fps)} if fps else {}
+            np.savez_compressed(tmp, landmarks=lm.astype(np.float32), **extra)
+            os.replace(tmp, dest / rel)
+            rows[rel] = {"path": rel, "label": label, "group": group}
+        tmp = dest / ".manifest.csv.tmp"
+        with open(tmp, "w", newline="", encoding="utf-8") as f:
+            w = csv.DictWriter(f, fieldnames=["path", "label", "group"])
+            w.writeheader()
+            for k in sorted(rows):
+                w.writerow({"path": rows[k]["path"], "label": rows[k]["label"],
+                            "group": rows[k].get("group", "")})
+        os.replace(tmp, manifest)
+    except (OSError, UnicodeDecodeError, csv.Error, KeyError) as exc:
+        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
+        raise DatasetError(f"{safe_text(dest)}: cannot write the imported data ({why})") from None
     return len(items)
 
 
@@ -97,7 +122,7 @@ def _arman_files(source: Path) -> list[Path]:
     if source.is_file():
         return [source]
     if source.is_dir():
-        files = sorted(source.glob("*raw*2hands*.npz"))
+        files = sorted(p for p in source.glob("*raw*2hands*.npz") if p.is_file())   # no FIFOs
         if files:
             return files
         raise DatasetError(f"{source}: no arman raw two-hand file (dhgr6_raw_2hands.npz); give a pp file "
@@ -124,8 +149,27 @@ def import_arman(source: str | os.PathLike, dest: str | os.PathLike, holdout_fra
                 X, y, seq = z["X"], z["y"], z["seq_id"]
         except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
             raise DatasetError(f"{path}: not an arman landmark archive (X, y, seq_id) ({exc})") from None
-        if X.ndim != 3 or X.shape[2] < 126 or len(y) != X.shape[0] or len(seq) != X.shape[0]:
-            raise DatasetError(f"{path}: unexpected arman array shapes X{X.shape} y{y.shape}")
+        if X.ndim != 3 or X.shape[2] < 126 or y.ndim != 1 or seq.ndim != 1 or len(y) != X.shape[0] \
+                or len(seq) != X.shape[0]:
+            raise DatasetError(f"{safe_text(path)}: unexpected arman array shapes X{X.shape} y{y.shape}")
+        if X.shape[0] > MAX_SEQUENCES or X.dtype.kind not in "fiu" or seq.dtype.kind not in "iuf" \
+                or y.dtype.kind not in "UiuS":
+            raise DatasetError(f"{safe_text(path)}: X, y, seq_id of types {X.dtype}, {y.dtype}, {seq.dtype}: "
+                               f"expected numbers, labels and whole-number sequence ids")
+        if seq.dtype.kind == "f" and not (np.all(np.isfinite(seq)) and np.all(seq == np.round(seq))):
+            raise DatasetError(f"{safe_text(path)}: seq_id holds NaN, infinite or fractional values")
+        if np.any(np.abs(seq.astype(np.float64)) > 1e12):
+            raise DatasetError(f"{safe_text(path)}: seq_id values out of range")
+        if not np.all(np.isfinite(X)) or np.any(np.abs(X) > 1e6):
+            raise DatasetError(f"{safe_text(path)}: landmarks hold NaN, infinite or absurdly large values")
+        if y.dtype.kind == "S":
+            try:
+                y = np.char.decode(y, "utf-8")
+            except UnicodeDecodeError:
+                raise DatasetError(f"{safe_text(path)}: labels in y are not UTF-8 text") from None
+        y = np.asarray([str(v) for v in y.tolist()])
+        for label in sorted(set(y.tolist())):
+            check_component(label, f"{safe_text(path)}: label", DatasetError)
         two_hands = bool(np.any(X[..., 63:126] != 0))
         tag = path.stem.split("_")[0]
         for label in sorted(set(y.tolist())):
@@ -151,8 +195,18 @@ def import_arman(source: str | os.PathLike, dest: str | os.PathLike, holdout_fra
 
 
 def _read_kazuhito_labels(path: Path) -> list[str]:
-    with open(path, encoding="utf-8-sig") as f:
-        return [line.strip() for line in f if line.strip()]
+    try:
+        if path.stat().st_size > 1_000_000:
+            raise DatasetError(f"{safe_text(path)}: too large to be a label list")
+        with open(path, encoding="utf-8-sig") as f:
+            names = [line.strip() for line in f if line.strip()]
+    except UnicodeDecodeError:
+        raise DatasetError(f"{safe_text(path)}: not UTF-8 text") from None
+    except OSError as exc:
+        raise DatasetError(f"{safe_text(path)}: unreadable ({exc.strerror or type(exc).__name__})") from None
+    if len(names) > MAX_LABEL_LINES:
+        raise DatasetError(f"{safe_text(path)}: {len(names)} labels, more than {MAX_LABEL_LINES}")
+    return names
 
 
 def import_kazuhito(source: str | os.PathLike, dest: str | os.PathLike, holdout_fraction: float = 0.0,
@@ -179,13 +233,22 @@ def import_kazuhito(source: str | os.PathLike, dest: str | os.PathLike, holdout_
                     continue
                 if len(row) != 1 + 2 * N_LANDMARKS:
                     raise DatasetError(f"{csv_path}: line {i} has {len(row)} columns, expected 43")
-                rows.setdefault(int(row[0]), []).append(np.asarray(row[1:], np.float32).reshape(N_LANDMARKS, 2))
+                cls = int(row[0])
+                if not 0 <= cls <= MAX_LABEL_LINES:
+                    raise DatasetError(f"{csv_path}: line {i}: class {cls} out of range 0..{MAX_LABEL_LINES}")
+                pts = np.asarray(row[1:], np.float32).reshape(N_LANDMARKS, 2)
+                if not np.all(np.isfinite(pts)) or np.any(np.abs(pts) > 1e6):
+                    raise DatasetError(f"{csv_path}: line {i}: NaN, infinite or absurdly large values")
+                rows.setdefault(cls, []).append(pts)
     except (ValueError, UnicodeDecodeError, csv.Error) as exc:
-        raise DatasetError(f"{csv_path}: unreadable ({exc})") from None
+        raise DatasetError(f"{safe_text(csv_path)}: unreadable ({safe_text(str(exc)[:120])})") from None
+    except OSError as exc:
+        raise DatasetError(f"{safe_text(csv_path)}: unreadable ({exc.strerror or type(exc).__name__})") from None
     train_items, test_items = [], []
     for cls, pts in sorted(rows.items()):
         label = names[cls] if cls < len(names) else f"class{cls}"
-        label = label.replace(" ", "_").replace("/", "_").lower()
+        label = check_component(label.replace(" ", "_").replace("/", "_").lower(), f"{safe_text(names_path)}: label",
+                                DatasetError)
         seqs = [np.stack(pts[s:s + frames]) for s in range(0, len(pts) - frames + 1, frames)]
         blocks, held = _recording_blocks(list(range(len(seqs))), holdout_fraction, sequences_per_group)
         for k, s in enumerate(seqs):

@@ -48,12 +48,13 @@ class RecordingError(VaultError):
 # ---------------------------------------------------------------------------------------------------------
 # Names
 def check_label(label: str) -> str:
-    """A label usable as a folder name, or RecordingError saying why not."""
-    label = (label or "").strip()
+    """A label usable as a folder name, or RecordingError saying why not (one plain path component: see
+    :func:`recognizers.io.paths.check_component`)."""
+    from recognizers.io.paths import check_component
+    label = (label or "").strip() if isinstance(label, str) or label is None else label
     if not label:
         raise RecordingError("choose a label for the takes")
-    if label.startswith(".") or "/" in label or "\\" in label or label in (".", ".."):
-        raise RecordingError(f"label {label!r}: use a plain name (no '/', '\\' or leading '.')")
+    check_component(label, "label", RecordingError)
     if label in RESERVED_LABELS:
         raise RecordingError(f"label {label!r} is reserved for 'none of these' (training adds it)")
     return label
@@ -101,7 +102,8 @@ def atomic_path(path: Path) -> Iterator[Path]:
     """Yield a temporary path (".<name>.tmp<suffix>" beside ``path``); on success fsync it and rename it to
     ``path``; on any error remove it and raise RecordingError naming ``path``."""
     path = Path(path)
-    tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")
+    # the writer's pid in the name: recover_dataset() removes the leftovers of writers that are gone
+    tmp = path.with_name(f".{path.stem[:180]}.{os.getpid()}.tmp{path.suffix}")
     try:
         yield tmp
         fd = os.open(tmp, os.O_RDONLY)
@@ -245,7 +247,8 @@ class DatasetWriter:
         self._lock = threading.Lock()
 
     def ensure_writable(self) -> None:
-        """Create the dataset folder if needed; RecordingError if it cannot hold files."""
+        """Create the dataset folder if needed and repair what a kill left (:func:`recover_dataset`);
+        RecordingError if it cannot hold files."""
         try:
             self.root.mkdir(parents=True, exist_ok=True)
             probe = self.root / f".write-test-{os.getpid()}"
@@ -253,6 +256,9 @@ class DatasetWriter:
             probe.unlink()
         except OSError as exc:
             raise RecordingError(f"cannot record into {self.root}: {_why(exc)}") from None
+        except ValueError:      # a NUL in the folder name
+            raise RecordingError(f"cannot record into {self.root!r}: not a valid folder name") from None
+        recover_dataset(self.root)
 
     def _target(self, label: str, speaker: str, suffix: str) -> Path:
         folder = self.root / check_label(label)
@@ -301,6 +307,98 @@ class DatasetWriter:
 def record_take(root: str | os.PathLike, take: Take, margin_ms: float = MARGIN_MS) -> SavedTake:
     """Write one take into the dataset at ``root`` (see :class:`DatasetWriter`)."""
     return DatasetWriter(root, margin_ms).write(take)
+
+
+TAKE_EXTENSIONS = (".wav", ".npz")
+_TMP_RX = re.compile(r"^\..*\.(\d+)\.tmp(\.[A-Za-z0-9]+)?$")
+_OLD_TMP_RX = re.compile(r"^\..+\.tmp(\.[A-Za-z0-9]+)?$")
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError, OSError):
+        return True
+    return True
+
+
+@dataclass
+class Recovery:
+    """What :func:`recover_dataset` repaired."""
+
+    removed_temp_files: int = 0
+    added_to_manifest: int = 0
+    dropped_from_manifest: int = 0
+
+
+def recover_dataset(root: str | os.PathLike, stale_after_s: float = 600.0) -> Recovery:
+    """Repair what a kill during a write can leave in a dataset folder:
+
+    * hidden temporary files (``.<name>.<pid>.tmp<ext>``) of writers that no longer run (or, for older
+      names without a pid, older than ``stale_after_s``) are deleted;
+    * when the dataset has a ``manifest.csv``, takes on disk in label folders that it does not list (the
+      take is renamed into place before the manifest is rewritten) are added, and rows whose file is gone
+      are dropped, so the manifest lists exactly the takes there are.
+    """
+    root = Path(root)
+    out = Recovery()
+    now = time.time()
+    try:
+        folders = [root] + [p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")]
+    except OSError:
+        return out
+    on_disk: dict[str, tuple[str, Path]] = {}
+    for folder in folders:
+        try:
+            entries = list(folder.iterdir())
+        except OSError:
+            continue
+        for p in entries:
+            name = p.name
+            m = _TMP_RX.match(name)
+            try:
+                if m and not _pid_alive(int(m.group(1))) or (
+                        not m and _OLD_TMP_RX.match(name) and now - p.lstat().st_mtime > stale_after_s):
+                    if p.is_file() or p.is_symlink():
+                        p.unlink()
+                        out.removed_temp_files += 1
+                    continue
+            except (OSError, ValueError):
+                continue
+            if folder is not root and not name.startswith(".") and p.suffix.lower() in TAKE_EXTENSIONS \
+                    and p.is_file():
+                on_disk[f"{folder.name}/{name}"] = (folder.name, p)
+    manifest = root / "manifest.csv"
+    if not manifest.is_file():
+        return out
+    try:
+        rows = read_manifest(manifest)
+    except (OSError, UnicodeDecodeError, csv.Error):
+        return out          # an unreadable manifest is reported by the dataset scanner, not rewritten here
+    listed = {r.get("path") for r in rows}
+    keep = []
+    for r in rows:
+        rel = r.get("path") or ""
+        try:
+            exists = bool(rel) and "\x00" not in rel and (root / rel).is_file()
+        except (OSError, ValueError):
+            exists = False
+        if exists or not (rel.lower().endswith(TAKE_EXTENSIONS) and "/" in rel):
+            keep.append(r)      # rows we cannot judge are kept; only takes that are gone are dropped
+        else:
+            out.dropped_from_manifest += 1
+    from recognizers.data.datasets import _group_from_name
+    for rel in sorted(set(on_disk) - listed):
+        label, p = on_disk[rel]
+        keep.append({"path": rel, "label": label, "group": _group_from_name(p.stem) or ""})
+        out.added_to_manifest += 1
+    if out.added_to_manifest or out.dropped_from_manifest:
+        write_manifest(manifest, keep)
+    return out
 
 
 def add_to_manifest(root: Path, path: Path, label: str, group: str) -> None:

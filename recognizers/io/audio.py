@@ -11,7 +11,8 @@ from recognizers.io.extensions import AUDIO_EXTENSIONS  # noqa: F401  (re-export
 
 MAX_AUDIO_SECONDS = 3 * 3600  # refuse absurdly long files before decoding them
 MIN_RATE_HZ, MAX_RATE_HZ = 4000, 384_000   # outside this a header is damaged, not a recording
-MAX_DECODED_SAMPLES = 400_000_000   # 1.6 GB of float32: a header declaring more is refused before decoding
+MAX_DECODED_SAMPLES = 250_000_000   # 1 GB of float32: a header declaring more is refused before decoding
+MAX_SAMPLE_MAGNITUDE = 1000.0   # float files hold [-1, 1]; 60 dB above full scale is damage, and 1e30 overflows
 MAX_RESAMPLE_FACTOR = 1000    # windowed-sinc kernels are (out/g) x (in/g): beyond this they take gigabytes
 
 
@@ -51,17 +52,30 @@ def load_audio(path: str | os.PathLike, sample_rate_hz: int = 16000,
     Raises :class:`AudioFileError` (one line naming the file) for missing, empty, non-audio, truncated
     beyond repair or absurdly long files. A silent file is valid and returns zeros.
     """
+    import sys
+
     import soundfile as sf
 
+    from recognizers.io.safe_text import safe_text
     p = Path(path)
-    if not p.exists():
-        raise AudioFileError(f"{p}: no such file")
-    if p.is_dir():
-        raise AudioFileError(f"{p}: is a folder, not an audio file")
-    if p.stat().st_size == 0:
-        raise AudioFileError(f"{p}: file is empty")
     try:
-        with sf.SoundFile(str(p)) as f:
+        if not p.exists():
+            raise AudioFileError(f"{safe_text(p)}: no such file")
+        if p.is_dir():
+            raise AudioFileError(f"{safe_text(p)}: is a folder, not an audio file")
+        if not p.is_file():
+            raise AudioFileError(f"{safe_text(p)}: not a regular file (a FIFO, device or socket)")
+        if p.stat().st_size == 0:
+            raise AudioFileError(f"{safe_text(p)}: file is empty")
+    except OSError as exc:      # a name too long, a symlink loop, permission denied
+        raise AudioFileError(f"{safe_text(p)}: {exc.strerror or type(exc).__name__}") from None
+    except ValueError:          # a NUL in the name
+        raise AudioFileError(f"{safe_text(p)}: not a valid file name") from None
+    # bytes, not str: soundfile encodes a str strictly as UTF-8, which fails for names holding bytes that
+    # are not UTF-8 (kept by Python as surrogates, e.g. b"\xff.wav"); the bytes are the real name
+    target = str(p) if sys.platform == "win32" else os.fsencode(p)
+    try:
+        with sf.SoundFile(target) as f:
             rate = int(f.samplerate)
             frames = f.frames
             if not MIN_RATE_HZ <= rate <= MAX_RATE_HZ:
@@ -73,6 +87,9 @@ def load_audio(path: str | os.PathLike, sample_rate_hz: int = 16000,
             if frames * max(1, f.channels) > MAX_DECODED_SAMPLES:
                 raise AudioFileError(f"{p}: declares {frames} frames x {f.channels} channels, more than this "
                                      f"program decodes (damaged header?)")
+            if frames * sample_rate_hz / rate > MAX_DECODED_SAMPLES:
+                raise AudioFileError(f"{safe_text(p)}: {frames / rate:.0f} s at {sample_rate_hz} Hz is more than "
+                                     f"{MAX_DECODED_SAMPLES / 1e6:.0f} M samples; split the file")
             data = f.read(dtype="float32", always_2d=True)
     except AudioFileError:
         raise
@@ -82,7 +99,11 @@ def load_audio(path: str | os.PathLike, sample_rate_hz: int = 16000,
     if data.shape[0] == 0:
         raise AudioFileError(f"{p}: contains no audio samples")
     if not np.all(np.isfinite(data)):     # checked before the downmix, which would turn inf + -inf into NaN
-        raise AudioFileError(f"{p}: contains invalid (NaN or infinite) samples")
+        raise AudioFileError(f"{safe_text(p)}: contains invalid (NaN or infinite) samples")
+    peak = float(np.max(np.abs(data)))
+    if peak > MAX_SAMPLE_MAGNITUDE:      # squared in the log-mel power: 1e30 or 3.4e38 overflow to inf, then NaN
+        raise AudioFileError(f"{safe_text(p)}: samples reach {peak:.3g}; audio samples lie in [-1, 1] "
+                             f"(a damaged or unscaled float file)")
     mono = to_mono(data)
     return resample(mono, rate, sample_rate_hz)
 
