@@ -74,40 +74,117 @@ def _expected_shapes(arch: Architecture) -> dict[str, tuple[int, ...]]:
     return shapes
 
 
-def save_model(folder: str | os.PathLike, network: SequenceClassifier, meta: dict[str, Any]) -> Path:
-    """Write the model folder atomically: build it in a temporary sibling folder, then rename.
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two paths in one atomic step (Linux ``renameat2(RENAME_EXCHANGE)``); False where unsupported."""
+    import ctypes
+    import sys
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        fn = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    AT_FDCWD, RENAME_EXCHANGE = -100, 2
+    fn.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    if fn(AT_FDCWD, os.fsencode(a), AT_FDCWD, os.fsencode(b), RENAME_EXCHANGE) == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in (22, 38, 95):      # EINVAL, ENOSYS, EOPNOTSUPP: the file system cannot exchange
+        return False
+    raise OSError(err, os.strerror(err), str(b))
 
-    An interrupted save leaves either the previous folder or nothing, never a half-written model.
+
+def _pid_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError, OSError):
+        return True
+    return True
+
+
+def recover_model_folder(folder: str | os.PathLike) -> None:
+    """Repair what a killed :func:`save_model` can leave beside ``folder``.
+
+    * ``.<name>.<pid>.<hex>.partial`` folders of saves that no longer run (a new model being built, or
+      after the swap the previous model on its way out) are removed;
+    * if ``folder`` is missing but ``.<name>.old`` exists (the fallback swap without ``renameat2`` was
+      killed between its two renames), the old model is put back.
+    """
+    folder = Path(folder)
+    parent = folder.parent
+    try:
+        entries = [p for p in parent.iterdir() if p.name.startswith(f".{folder.name}.")]
+    except OSError:
+        return
+    for p in entries:
+        rest = p.name[len(folder.name) + 2:]
+        parts = rest.split(".")
+        if rest.endswith(".partial") and len(parts) == 3 and parts[0].isdigit() and not _pid_alive(int(parts[0])):
+            shutil.rmtree(p, ignore_errors=True)
+    old = folder.with_name(f".{folder.name}.old")
+    try:
+        if not folder.exists() and (old / META).is_file():
+            os.replace(old, folder)
+    except OSError:
+        pass
+
+
+def save_model(folder: str | os.PathLike, network: SequenceClassifier, meta: dict[str, Any]) -> Path:
+    """Write the model folder atomically: build it in a hidden sibling folder, then swap it in.
+
+    With a model already at ``folder`` the two are exchanged in one ``renameat2(RENAME_EXCHANGE)`` (Linux),
+    so at every instant ``folder`` holds either the previous model or the new one, complete; the previous
+    one is then deleted. Elsewhere the old folder is renamed to ``.<name>.old`` first, and
+    :func:`recover_model_folder` (run by every save and by a load that finds no folder) puts it back after
+    a kill between the two renames. Leftover ``.partial`` folders of killed saves are removed the same way.
     """
     from safetensors.torch import save_file
 
-    folder = Path(folder)
-    folder.parent.mkdir(parents=True, exist_ok=True)
+    from recognizers.io.paths import check_output_folder
+    folder = check_output_folder(folder, "--out", ModelFileError)
+    try:
+        folder.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ModelFileError(f"--out {safe_text(folder)}: cannot create its folder "
+                             f"({exc.strerror or type(exc).__name__})") from None
+    recover_model_folder(folder)
     meta = dict(meta)
     meta.update(format=FORMAT, format_version=FORMAT_VERSION, architecture=network.arch.to_json())
     meta["normalization"] = {"mean": [float(v) for v in network.feature_mean.cpu()],
                              "std": [float(v) for v in network.feature_std.cpu()]}
-    _check_meta(meta, Path(folder))  # never write something we would refuse to load
-    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".partial", dir=folder.parent))
+    _check_meta(dict(meta), Path(folder))  # never write something we would refuse to load
+    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name[:200]}.{os.getpid()}.", suffix=".partial",
+                                dir=folder.parent))
     try:
         tensors = {k: v.detach().cpu().contiguous() for k, v in network.state_dict().items()}
         save_file(tensors, str(tmp / WEIGHTS), metadata={"format": FORMAT})
-        (tmp / META).write_text(json.dumps(meta, indent=1) + "\n")
+        (tmp / META).write_text(json.dumps(meta, indent=1, allow_nan=False) + "\n", encoding="utf-8")
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(tmp, 0o777 & ~umask)  # mkdtemp makes 0700; a model folder is an ordinary folder
         for extra in ("MODEL_CARD.md",):
             if (folder / extra).exists():
                 shutil.copy2(folder / extra, tmp / extra)
-        old = None
-        if folder.exists():
+        if not folder.exists():
+            os.replace(tmp, folder)
+        elif _exchange(tmp, folder):
+            shutil.rmtree(tmp, ignore_errors=True)      # tmp now holds the previous model
+        else:
             old = folder.with_name(f".{folder.name}.old")
             if old.exists():
                 shutil.rmtree(old)
             os.replace(folder, old)
-        os.replace(tmp, folder)
-        if old is not None:
+            os.replace(tmp, folder)
             shutil.rmtree(old, ignore_errors=True)
+    except OSError as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise ModelFileError(f"--out {safe_text(folder)}: cannot save the model "
+                             f"({exc.strerror or type(exc).__name__})") from None
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -340,7 +417,9 @@ def read_meta(folder: str | os.PathLike) -> dict[str, Any]:
         else:
             raise ModelFileError(f"{folder}: a model is a folder holding {WEIGHTS} and {META}")
     if not folder.is_dir():
-        raise ModelFileError(f"{folder}: no such model folder")
+        recover_model_folder(folder)    # a save killed between its two renames (no renameat2)
+    if not folder.is_dir():
+        raise ModelFileError(f"{safe_text(folder)}: no such model folder")
     meta_path = folder / META
     if not meta_path.is_file():
         pickles = sorted(p.name for p in folder.iterdir() if p.suffix.lower() in PICKLE_SUFFIXES)

@@ -110,7 +110,17 @@ def _load_extra_commands() -> None:
 
 
 def cmd_train(args) -> int:
+    from recognizers.cli.options import device, finite_number
+    from recognizers.io.paths import check_output_folder
     from recognizers.training.loop import TerminalProgress, TrainConfig, train
+    device(args.device)     # cuda:99, cuda:x: one line before any data is read
+    for opt, v, lo, hi in (("--lr", args.lr, 0.0, 10.0), ("--dropout", args.dropout, 0.0, 0.99),
+                           ("--val-fraction", args.val_fraction, 0.0, 0.9), ("--negatives", args.negatives, 0.0, 10.0),
+                           ("--reject-threshold", args.reject_threshold, 0.0, 1.0)):
+        finite_number(opt, v, lo, hi)
+    if args.f_max is not None:
+        finite_number("--f-max", args.f_max, 0.0, 48000.0, low_open=True)
+    check_output_folder(args.out, "--out")
     progress = TerminalProgress()
     aliases = {}
     for a in args.label_alias:
@@ -150,11 +160,11 @@ def _refuse_ctc(model) -> None:
 
 
 def cmd_eval(args) -> int:
+    from recognizers.cli.options import device
     from recognizers.metrics import format_report
     from recognizers.model_files import load_model
     from recognizers.training.evaluate import evaluate
-    from recognizers.training.loop import resolve_device
-    model = load_model(args.model, device=resolve_device(args.device))
+    model = load_model(args.model, device=device(args.device))
     _refuse_ctc(model)
     r = evaluate(model, args.data)
     if args.json:
@@ -196,6 +206,8 @@ def cmd_trace(args) -> int:
     from recognizers.model_files import load_model
     from recognizers.recognizer import Recognizer
     model = load_model(args.model)
+    from recognizers.cli.options import finite_number
+    finite_number("--max-seconds", args.max_seconds, 0.0, 24 * 3600.0, low_open=True)
     rec = Recognizer(model)
     feats = rec.features_from_file(args.file)
     fps = float(getattr(make_frontend(model.frontend_config).config, "frames_per_second", 0)

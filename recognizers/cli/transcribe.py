@@ -24,19 +24,18 @@ def _add_parser(sub) -> None:
 
 
 def run(args) -> int:
+    from recognizers.cli.options import device, finite_number
     from recognizers.decoders import make_decoder
     from recognizers.io.audio import load_audio
     from recognizers.model_files import load_model
     from recognizers.pipeline import audio_blocks, run_stream
-    from recognizers.training.loop import resolve_device
 
-    if not args.block_ms > 0:
-        raise VaultError(f"--block-ms {args.block_ms}: must be above 0")
+    finite_number("--block-ms", args.block_ms, 0.0, 60_000.0, low_open=True)   # inf, nan: one line
     if args.min_confidence is not None and not 0 <= args.min_confidence <= 1:
         raise VaultError(f"--min-confidence {args.min_confidence}: must be between 0 and 1")
     import torch
     torch.set_num_threads(1)  # pushes of a few frames: more threads only contend on a busy machine
-    model = load_model(args.model, task="speech", device=resolve_device(args.device))
+    model = load_model(args.model, task="speech", device=device(args.device))
     tr = make_decoder(model, trace=False, min_confidence=args.min_confidence)   # CTC models read digit strings
     samples = load_audio(args.audio, tr.sample_rate_hz)
     events = run_stream(tr, audio_blocks(samples, tr.sample_rate_hz, args.block_ms))
