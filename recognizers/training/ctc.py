@@ -22,6 +22,7 @@ from recognizers.errors import DatasetError
 from recognizers.frontends.log_mel import LogMel, LogMelConfig
 from recognizers.metrics import align_counts
 from recognizers.model_files import UNKNOWN_LABEL, load_model, save_model
+from recognizers.training.fit import BestWeights, gradient_step
 
 __all__ = ["ConnectedConfig", "evaluate_sequences", "train_connected"]
 
@@ -110,7 +111,7 @@ def train_connected(data_dir: str | Path, init_model: str | Path, out_dir: str |
     opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
     ctc = torch.nn.CTCLoss(blank=blank, zero_infinity=True)
     pad = net.feature_mean.numpy()
-    best, best_state, history = -math.inf, None, []
+    best, history = BestWeights(), []
     for epoch in range(1, cfg.epochs + 1):
         t_ep = time.time()
         net.train()
@@ -133,20 +134,15 @@ def train_connected(data_dir: str | Path, init_model: str | Path, out_dir: str |
             x, targets, in_len, tgt_len = _batch(seqs, labels, pad)
             logits, _, _ = net(x)
             loss = ctc(torch.log_softmax(logits, -1).transpose(0, 1), targets, in_len, tgt_len)
-            opt.zero_grad()
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
-            opt.step()
+            gradient_step(net, opt, loss)
             tot, nb = tot + loss.item(), nb + 1
         metrics = evaluate_sequences(net, val, labels, blank) if val else {"digit_accuracy": -tot / nb}
         history.append({"epoch": epoch, "loss": tot / nb, **metrics, "seconds": round(time.time() - t_ep, 1)})
         log(f"epoch {epoch}/{cfg.epochs}: CTC loss {tot / nb:.3f}, validation digit accuracy "
             f"{metrics['digit_accuracy']:.1%}, strings {metrics.get('string_accuracy', 0):.1%} "
             f"({time.time() - t_ep:.0f} s)")
-        if metrics["digit_accuracy"] > best:
-            best = metrics["digit_accuracy"]
-            best_state = {k: v.detach().clone() for k, v in net.state_dict().items()}
-    net.load_state_dict(best_state)
+        best.offer(net, metrics["digit_accuracy"])
+    best.restore(net)
     net.eval()
     final = evaluate_sequences(net, val, labels, blank) if val else {}
     result = {"validation": final, "history": history, "seconds": round(time.time() - t0)}

@@ -28,6 +28,7 @@ from recognizers.errors import DatasetError, VaultError
 from recognizers.model_files import UNKNOWN_LABEL, save_model
 from recognizers.nn.classifier import Architecture, SequenceClassifier
 from recognizers.training import distributed
+from recognizers.training.fit import BestWeights, gradient_step
 from recognizers.training.tasks import TaskData, augmented_features
 
 
@@ -212,6 +213,28 @@ def train(task: TaskData, data_dir: str | os.PathLike, out_dir: str | os.PathLik
     return result
 
 
+def _labelled_items(task: TaskData, config: TrainConfig, labels: list[str], train_ex: list[Example], train_raw: list,
+                    val_ex: list[Example], val_raw: list, rng: np.random.Generator) -> tuple[list, list, int]:
+    """``(raw, label index)`` pairs to train and validate on, with synthetic negatives (the unknown label) added
+    as ``config.negatives`` of each; returns them and the number of training negatives."""
+    unk = labels.index(config.unknown_label)
+    n_neg = int(round(config.negatives * len(train_ex)))
+    train_items = [(raw, labels.index(e.label)) for e, raw in zip(train_ex, train_raw)]
+    train_items += [(task.synthetic_negative(rng), unk) for _ in range(n_neg)]
+    val_items = [(raw, labels.index(e.label)) for e, raw in zip(val_ex, val_raw)]
+    val_rng = np.random.default_rng(config.seed + 7)  # one generator: distinct negatives, same every run
+    val_items += [(task.synthetic_negative(val_rng), unk) for _ in range(int(round(config.negatives * len(val_ex))))]
+    return train_items, val_items, n_neg
+
+
+def _normalisation(task: TaskData, train_items: list) -> tuple[np.ndarray, np.ndarray, int]:
+    """Per-feature mean and standard deviation of the un-augmented training features, and the feature count."""
+    clean = [task.features(raw) for raw, _ in train_items]
+    allf = np.concatenate([f for f in clean if f.shape[0]], 0)
+    mean, std = allf.mean(0).astype(np.float32), allf.std(0).astype(np.float32) + 1e-3
+    return mean, std, int(allf.shape[1])
+
+
 def _train_process(task: TaskData, data_dir: str | os.PathLike, out_dir: str | os.PathLike | None,
                    config: TrainConfig, on_epoch: Callable[[EpochReport], None] | None,
                    on_batch: Callable[[int, int, int], None] | None, log: Callable[[str], None] | None,
@@ -258,20 +281,10 @@ def _train_process(task: TaskData, data_dir: str | os.PathLike, out_dir: str | o
         if not train_ex:
             raise DatasetError(f"{data_dir}: no readable training files")
         rng = np.random.default_rng(config.seed)
-        n_neg = int(round(config.negatives * len(train_ex)))
-        train_items = [(raw, labels.index(e.label)) for e, raw in zip(train_ex, train_raw)]
-        unk = labels.index(config.unknown_label)
-        train_items += [(task.synthetic_negative(rng), unk) for _ in range(n_neg)]
-        val_items = [(raw, labels.index(e.label)) for e, raw in zip(val_ex, val_raw)]
-        val_rng = np.random.default_rng(config.seed + 7)  # one generator: distinct negatives, same every run
-        val_items += [(task.synthetic_negative(val_rng), unk)
-                      for _ in range(int(round(config.negatives * len(val_ex))))]
-
-        clean = [task.features(raw) for raw, _ in train_items]
-        allf = np.concatenate([f for f in clean if f.shape[0]], 0)
-        mean, std = allf.mean(0).astype(np.float32), allf.std(0).astype(np.float32) + 1e-3
+        train_items, val_items, n_neg = _labelled_items(task, config, labels, train_ex, train_raw, val_ex, val_raw,
+                                                        rng)
+        mean, std, n_features = _normalisation(task, train_items)
         val_feats = [task.features(raw) for raw, _ in val_items] if dctx.is_main else []
-        n_features = int(allf.shape[1])
     arch = Architecture(input_size=n_features, hidden_size=config.hidden_size,
                         num_layers=config.num_layers, num_classes=len(labels), dropout=config.dropout)
     net = SequenceClassifier(arch, mean, std).to(device)
@@ -280,7 +293,7 @@ def _train_process(task: TaskData, data_dir: str | os.PathLike, out_dir: str | o
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=config.epochs, eta_min=config.lr * 0.02)
     loss_fn = nn.CrossEntropyLoss(label_smoothing=0.05)
     history: list[EpochReport] = []
-    best_acc, best_loss, best_state, bad_epochs = -1.0, math.inf, None, 0
+    best = BestWeights()
     epoch_times: list[float] = []
     cancelled = False
 
@@ -330,10 +343,7 @@ def _train_process(task: TaskData, data_dir: str | os.PathLike, out_dir: str | o
             logits, _, _ = model(x.to(device))
             last = _last_step(logits, lengths)
             loss = loss_fn(last, y)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            nn.utils.clip_grad_norm_(net.parameters(), 1.0)
-            opt.step()
+            gradient_step(net, opt, loss)
             tot_loss += loss.item() * len(batch)
             tot_ok += int((last.argmax(-1) == y).sum())
             tot_n += len(batch)
@@ -349,28 +359,23 @@ def _train_process(task: TaskData, data_dir: str | os.PathLike, out_dir: str | o
             val_acc = float(np.mean(np.asarray(val_pred) == np.asarray(val_targets)))
         else:
             val_loss, val_acc = tot_loss / max(1, tot_n), tot_ok / max(1, tot_n)
-        improved = no_validation or val_acc > best_acc or (val_acc == best_acc and val_loss < best_loss)
-        if improved:
-            best_acc, best_loss, bad_epochs = val_acc, val_loss, 0
-            best_state = {k: v.detach().clone() for k, v in net.state_dict().items()}
-        else:
-            bad_epochs += 1
+        best.offer(net, val_acc, val_loss, always=no_validation)
         epoch_times.append(time.time() - t0)
         remaining = config.epochs - epoch  # an upper bound: early stopping may end sooner
         rep = EpochReport(epoch, config.epochs, tot_loss / max(1, tot_n), tot_ok / max(1, tot_n),
-                          val_loss, val_acc, best_acc, epoch_times[-1], remaining * float(np.median(epoch_times)),
+                          val_loss, val_acc, best.score, epoch_times[-1], remaining * float(np.median(epoch_times)),
                           validated=not no_validation)
         history.append(rep)
         if on_epoch:
             on_epoch(rep)
-        if distributed.broadcast_flag(bad_epochs >= config.patience, dctx, device):   # rank 0 decides
+        if distributed.broadcast_flag(best.bad_epochs >= config.patience, dctx, device):   # rank 0 decides
             log(f"early stop: no validation improvement for {config.patience} epochs")
             break
     if not dctx.is_main:   # rank 0 evaluates the best epoch and saves it
         return TrainResult(None, 0.0, len(history), time.time() - t_start, {}, history, cancelled)
-    if best_state is None:
+    if best.state is None:
         return TrainResult(None, 0.0, len(history), time.time() - t_start, {}, history, cancelled=True)
-    net.load_state_dict(best_state)
+    best.restore(net)
     net.eval()
     _, val_pred = evaluate_split(val_feats, val_targets)
     validation = metrics.report(val_targets, val_pred, labels)
@@ -403,4 +408,4 @@ def _train_process(task: TaskData, data_dir: str | os.PathLike, out_dir: str | o
         if dctx.enabled:
             meta["training"]["processes"] = dctx.world_size
         model_dir = save_model(out_dir, net.cpu(), meta)
-    return TrainResult(model_dir, best_acc, len(history), seconds, validation, history, cancelled)
+    return TrainResult(model_dir, best.score, len(history), seconds, validation, history, cancelled)
