@@ -63,8 +63,8 @@ def _read_csv(path: Path) -> list[dict[str, str]]:
 def is_fsdd_flat(folder: Path, extensions: tuple[str, ...]) -> Path | None:
     """The folder holding FSDD-style flat files, or None."""
     for cand in (folder, folder / "recordings"):
-        if cand.is_dir():
-            files = [p for p in cand.iterdir() if p.is_file() and p.suffix.lower() in extensions]
+        if folder_exists(cand):
+            files = [p for p in cand.iterdir() if p.suffix.lower() in extensions and p.is_file()]
             if files and all(FSDD_NAME.match(p.stem) for p in files):
                 return cand
     return None
@@ -83,7 +83,12 @@ def scan_dataset(folder: str | os.PathLike, extensions: tuple[str, ...], allow_e
         for i, row in enumerate(rows, 2):
             if not row.get("path") or not row.get("label"):
                 raise DatasetError(f"{manifest}: line {i} needs 'path' and 'label'")
-            p = (folder / row["path"]).resolve()
+            if "\x00" in row["path"] or len(row["path"]) > 4000:
+                raise DatasetError(f"{manifest}: line {i}: the path holds NUL or is too long")
+            try:
+                p = (folder / row["path"]).resolve()
+            except (OSError, RuntimeError) as exc:     # a symlink loop, a name too long
+                raise DatasetError(f"{manifest}: line {i}: unusable path ({type(exc).__name__})") from None
             out.append(Example(p, row["label"], row.get("speaker") or row.get("group") or
                                _group_from_name(p.stem)))
         if not out and not allow_empty:
@@ -180,31 +185,46 @@ def import_fsdd(source: str | os.PathLike, dest: str | os.PathLike) -> int:
 
     Returns the number of files imported. Existing files in ``dest`` are kept.
     """
+    from recognizers.io.paths import check_component, check_output_folder
+    from recognizers.io.safe_text import safe_text
     source, dest = Path(source), Path(dest)
-    flat = is_fsdd_flat(source, (".wav",))
+    try:
+        flat = is_fsdd_flat(source, (".wav",))
+    except OSError as exc:
+        raise DatasetError(f"{safe_text(source)}: cannot read ({exc.strerror or type(exc).__name__})") from None
     if flat is None:
-        raise DatasetError(f"{source}: no FSDD-style files ({{digit}}_{{speaker}}_{{n}}.wav) found")
-    dest.mkdir(parents=True, exist_ok=True)
+        raise DatasetError(f"{safe_text(source)}: no FSDD-style files ({{digit}}_{{speaker}}_{{n}}.wav) found")
+    check_output_folder(dest, "destination", DatasetError)
     rows = []
-    for p in sorted(flat.glob("*.wav")):
-        m = FSDD_NAME.match(p.stem)
-        digit, speaker = m.group(1), m.group(2)
-        (dest / digit).mkdir(exist_ok=True)
-        target = dest / digit / p.name
-        if not target.exists():
-            tmp = target.with_name("." + target.name + ".tmp")
-            shutil.copyfile(p, tmp)
-            os.replace(tmp, target)
-        rows.append((f"{digit}/{p.name}", speaker))
-    existing = {}
-    if (dest / "speakers.csv").is_file():
-        existing = {r["file"]: r["speaker"] for r in _read_csv(dest / "speakers.csv") if r.get("file")}
-    existing.update(dict(rows))
-    tmp = dest / ".speakers.csv.tmp"
-    with open(tmp, "w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(["file", "speaker"])
-        for k in sorted(existing):
-            w.writerow([k, existing[k]])
-    os.replace(tmp, dest / "speakers.csv")
+    try:
+        dest.mkdir(parents=True, exist_ok=True)
+        for p in sorted(flat.glob("*.wav")):
+            m = FSDD_NAME.match(p.stem)
+            if m is None:
+                continue
+            if not p.is_file():     # a FIFO (would block), a folder or a symlink loop named like a take
+                raise DatasetError(f"{safe_text(p)}: not a regular file")
+            check_component(p.name, "file name", DatasetError)
+            digit, speaker = m.group(1), m.group(2)
+            (dest / digit).mkdir(exist_ok=True)
+            target = dest / digit / p.name
+            if not target.exists():
+                tmp = target.with_name("." + target.name + ".tmp")
+                shutil.copyfile(p, tmp)
+                os.replace(tmp, target)
+            rows.append((f"{digit}/{p.name}", speaker))
+        existing = {}
+        if (dest / "speakers.csv").is_file():
+            existing = {r["file"]: r["speaker"] for r in _read_csv(dest / "speakers.csv") if r.get("file")}
+        existing.update(dict(rows))
+        tmp = dest / ".speakers.csv.tmp"
+        with open(tmp, "w", newline="", encoding="utf-8") as f:
+            w = csv.writer(f)
+            w.writerow(["file", "speaker"])
+            for k in sorted(existing):
+                w.writerow([k, existing[k]])
+        os.replace(tmp, dest / "speakers.csv")
+    except (OSError, shutil.SpecialFileError) as exc:
+        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
+        raise DatasetError(f"{safe_text(dest)}: cannot import ({why})") from None
     return len(rows)
