@@ -1,0 +1,137 @@
+#!/usr/bin/env python3
+"""Speaker-disjoint grouped k-fold of a speech recipe, with PocketSphinx on the same clips in the same run.
+
+The speakers (manifest ``speaker`` groups; ``sil-*`` pseudo-groups of _silence_ clips count as groups) are shuffled
+with a fixed seed and dealt into K folds. For each fold: train the recipe with every clip of the fold's speakers left
+out (``--exclude-groups``; early stopping validates on a tenth of the *training* speakers, never a test speaker),
+evaluate the fold model on the fold's clips with ``lstm-vault eval``, and run the peer recogniser
+(``recognizers.bench.peers``) on exactly those clips.
+
+    python scripts/eval_unseen_speakers.py --data work/commands_data --out work/kfold_commands --folds 3 \
+        [--only 0,1] [--peer pocketsphinx] [--model MODEL  (evaluate one fixed model on every fold, no training)] \
+        [--init assets/models/digits-en] [-- --epochs 30 --patience 8 --threads 1 --seed 0]
+
+Writes OUT/kfold.json (per fold: accuracy, per-class, peer accuracy, training seconds) and prints one table.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+
+def read_manifest(data: Path) -> list[dict]:
+    with open(data / "manifest.csv", newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def assign_folds(groups: list[str], k: int, seed: int = 0) -> dict[str, int]:
+    """Deal the sorted groups, shuffled with ``seed``, round-robin into ``k`` folds."""
+    order = sorted(groups)
+    random.Random(seed).shuffle(order)
+    return {g: i % k for i, g in enumerate(order)}
+
+
+def link_clips(rows: list[dict], data: Path, dest: Path) -> list[tuple[Path, str]]:
+    clips = []
+    for r in rows:
+        p = dest / r["label"] / Path(r["path"]).name
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.symlink_to((data / r["path"]).resolve())
+        clips.append((p, r["label"]))
+    return clips
+
+
+def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    extra: list[str] = []
+    if "--" in argv:
+        i = argv.index("--")
+        argv, extra = argv[:i], argv[i + 1:]
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--data", required=True)
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--folds", type=int, default=3)
+    ap.add_argument("--only", default="", help="comma-separated fold indices to run (default all)")
+    ap.add_argument("--seed", type=int, default=0, help="fold assignment seed")
+    ap.add_argument("--peer", default="pocketsphinx", help="'pocketsphinx' or 'none'")
+    ap.add_argument("--model", default="", help="evaluate this fixed model on every fold instead of training")
+    ap.add_argument("--init", default="", help="warm-start each fold's LSTM layers from this model "
+                    "(scripts/train_warm.py)")
+    ap.add_argument("--test-data", default="", help="test on this dataset's clips of the fold's speakers (same "
+                    "manifest groups; e.g. the untrimmed 1 s clips when training on trimmed ones)")
+    ap.add_argument("--eval-labels", default="", help="only test clips with these labels (comma-separated)")
+    args = ap.parse_args(argv)
+    data, out = Path(args.data), Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    rows = read_manifest(data)
+    folds = assign_folds(sorted({r["speaker"] for r in rows}), args.folds, args.seed)
+    test_data = Path(args.test_data) if args.test_data else data
+    test_all = read_manifest(test_data)
+    only = [int(x) for x in args.only.split(",")] if args.only else list(range(args.folds))
+    keep = set(args.eval_labels.split(",")) if args.eval_labels else None
+    exe = [sys.executable, "-m", "recognizers"]
+    res_path = out / "kfold.json"
+    results = json.loads(res_path.read_text()) if res_path.is_file() else {}
+    for k in only:
+        test_groups = sorted(g for g, f in folds.items() if f == k)
+        train_groups = sorted(g for g, f in folds.items() if f != k)
+        test_rows = [r for r in test_all if folds.get(r["speaker"]) == k and (keep is None or r["label"] in keep)]
+        rec: dict = {"test_speakers": len(test_groups), "n_test": len(test_rows)}
+        if "train_seconds" in results.get(str(k), {}):
+            rec["train_seconds"] = results[str(k)]["train_seconds"]
+        if args.model:
+            model = Path(args.model)
+        else:
+            model = out / f"model_fold{k}"
+            val = sorted(random.Random(100 + k).sample(train_groups, max(2, len(train_groups) // 10)))
+            t0 = time.time()
+            if not (model / "model.json").is_file():
+                trainer = ([sys.executable, str(REPO / "scripts" / "train_warm.py"), "--init", args.init, "--"]
+                           if args.init else exe + ["train"])
+                subprocess.run(trainer + ["--task", "speech", "--data", str(data), "--out", str(model),
+                                      "--exclude-groups", ",".join(test_groups), "--val-groups", ",".join(val)]
+                               + extra, check=True)
+                rec["train_seconds"] = round(time.time() - t0)
+            rec["val_groups"] = len(val)
+        with tempfile.TemporaryDirectory() as td:
+            clips = link_clips(test_rows, test_data, Path(td))
+            r = subprocess.run(exe + ["eval", "--model", str(model), "--data", td, "--json"],
+                               check=True, capture_output=True, text=True)
+            rep = json.loads(r.stdout)
+            rec.update(model=str(model), accuracy=rep["accuracy"], n=rep["n"],
+                       per_class=rep.get("per_class_accuracy"))
+            if args.peer != "none":
+                from recognizers.bench.peers import PocketSphinxPeer, score_peer
+                labels = sorted({lab for _, lab in clips})
+                peer = PocketSphinxPeer(labels)
+                t0 = time.time()
+                rec["peer"] = {"name": peer.name, **score_peer(peer, clips), "seconds": round(time.time() - t0)}
+        results[str(k)] = rec
+        print(f"== fold {k}: ours {rec['accuracy'] * 100:.1f}% of {rec['n']}"
+              + (f", {rec['peer']['name']} {rec['peer']['accuracy'] * 100:.1f}%" if "peer" in rec else ""), flush=True)
+        res_path.write_text(json.dumps(results, indent=1))
+    done = [results[str(k)] for k in range(args.folds) if str(k) in results]
+    if done:
+        n = sum(r["n"] for r in done)
+        summary = {"folds_done": len(done), "n": n,
+                   "accuracy": sum(r["accuracy"] * r["n"] for r in done) / n}
+        if all("peer" in r for r in done):
+            summary["peer_accuracy"] = sum(r["peer"]["accuracy"] * r["n"] for r in done) / n
+        results["_summary"] = summary
+        res_path.write_text(json.dumps(results, indent=1))
+        print(json.dumps(summary, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
