@@ -7,7 +7,7 @@ back (issue 8), through a private PulseAudio server (../shared/IO.md) with the a
 moves the stream to the fallback source (the sink's monitor) and Qt 6.11 neither reports an error nor drops
 the device from ``QMediaDevices.audioInputs()`` (measured: data keeps coming, the list still holds "vmic"
 8 s later), so the app has nothing to notice. The supervisor does act on the list when Qt updates it.
-See the README, "Reliability and security".
+See docs/reliability.md.
 """
 from __future__ import annotations
 
