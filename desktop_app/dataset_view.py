@@ -35,7 +35,7 @@ IMPORT_FILTERS = {"speech": "Audio files (*.wav *.flac *.ogg *.mp3 *.aiff);;All 
                   "gesture": "Landmarks or videos (*.npz *.mp4 *.avi *.mov *.mkv *.webm keypoint.csv);;All files (*)"}
 
 
-def _fmt_s(s: float) -> str:
+def _duration_text(s: float) -> str:
     return f"{s:.1f} s" if s < 120 else f"{int(s // 60)} min {int(s % 60):02d} s"
 
 
@@ -130,7 +130,7 @@ class DatasetView(QWidget):
         for t in self.takes:
             by_label.setdefault(t.label, []).append(t)
         for s in self.summary:
-            top = QTreeWidgetItem([s.label, str(s.n_takes), _fmt_s(s.total_s),
+            top = QTreeWidgetItem([s.label, str(s.n_takes), _duration_text(s.total_s),
                                    f"{len(s.groups)} group{'s' if len(s.groups) != 1 else ''}"])
             top.setData(0, PATH_ROLE, None)
             for t in by_label.get(s.label, []):
@@ -142,7 +142,7 @@ class DatasetView(QWidget):
             self.tree.addTopLevelItem(top)
         total = sum(t.duration_s or 0.0 for t in self.takes)
         groups = {t.group for t in self.takes if t.group}
-        self.totals_label.setText(f"{len(self.takes)} takes in {len(self.summary)} labels, {_fmt_s(total)}, "
+        self.totals_label.setText(f"{len(self.takes)} takes in {len(self.summary)} labels, {_duration_text(total)}, "
                                   f"{len(groups)} speakers/sessions   ·   {root}")
 
     def counts(self) -> dict[str, int]:

@@ -37,7 +37,7 @@ from PySide6.QtWidgets import (
 )
 
 from recognizers.errors import VaultError
-from recognizers.training.loop import TrainConfig, _fmt_s
+from recognizers.training.loop import TrainConfig, format_duration
 
 BATCH_SIGNAL_S = 0.1     # batch progress is sent at most this often (the GUI needs no more)
 
@@ -304,7 +304,7 @@ class TrainingPanel(QWidget):
         if not self.history and frac > 0:       # before the first epoch ends: extrapolate from batches
             elapsed = time.monotonic() - self._t_start
             self.eta_label.setText(f"epoch {epoch}/{epochs}, batch {done}/{total}   ETA ≤ "
-                                   f"{_fmt_s(elapsed / frac * (1 - frac))}")
+                                   f"{format_duration(elapsed / frac * (1 - frac))}")
 
     def _on_epoch(self, r: dict) -> None:
         self.history.append(r)
@@ -313,7 +313,7 @@ class TrainingPanel(QWidget):
             curve.setData(x, np.array([h[key] for h in self.history], float))
         self.progress.setValue(int(1000 * r["epoch"] / max(1, r["epochs"])))
         self.eta_label.setText(f"epoch {r['epoch']}/{r['epochs']}   validation {r['val_acc'] * 100:.1f}% "
-                               f"(best {r['best_val_acc'] * 100:.1f}%)   ETA ≤ {_fmt_s(r['eta_s'])} "
+                               f"(best {r['best_val_acc'] * 100:.1f}%)   ETA ≤ {format_duration(r['eta_s'])} "
                                f"(early stopping may end sooner)")
 
     def _on_finished(self, result: dict) -> None:
@@ -323,7 +323,7 @@ class TrainingPanel(QWidget):
             return
         self.progress.setValue(1000)
         v = result["validation"]
-        self.eta_label.setText(f"done in {_fmt_s(result['seconds'])}: {result['epochs_run']} epochs, best "
+        self.eta_label.setText(f"done in {format_duration(result['seconds'])}: {result['epochs_run']} epochs, best "
                                f"validation accuracy {result['best_val_acc'] * 100:.1f}%")
         self.status_label.setText(f"saved {result['model_dir']}")
         self.split_label.setText(f"Validation: {v.get('n', 0)} examples, split {v.get('split', '')}")

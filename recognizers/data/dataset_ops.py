@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from recognizers.data.datasets import FSDD_NAME, _group_from_name, folder_exists, is_fsdd_flat, scan_dataset
+from recognizers.data.datasets import FSDD_NAME, folder_exists, group_from_name, is_fsdd_flat, scan_dataset
 from recognizers.data.recorder import (
     DATASET_RATE_HZ,
     RecordingError,
@@ -228,7 +228,7 @@ def import_paths(root: str | os.PathLike, task: str, paths: list[str | os.PathLi
 
 
 def _target_name(stem: str, speaker: str | None, suffix: str) -> str:
-    if speaker and _group_from_name(stem) is None:
+    if speaker and group_from_name(stem) is None:
         stem = f"{speaker}__{stem}"
     return stem + suffix
 
@@ -267,7 +267,7 @@ def _import_speech(root: Path, p: Path, label: str | None, speaker: str | None, 
             folder.mkdir(parents=True, exist_ok=True)
             target = _free_name(folder, _target_name(f.stem, speaker, ".wav"))
             write_wav_atomic(target, x, DATASET_RATE_HZ)
-            _add_rows(root, [(target, lab, speaker or _group_from_name(f.stem) or "")])
+            _add_rows(root, [(target, lab, speaker or group_from_name(f.stem) or "")])
             report.imported.append(target)
         except (VaultError, OSError) as exc:
             report.skipped.append(str(exc))
@@ -348,7 +348,7 @@ def _import_gesture(root: Path, p: Path, label: str | None, speaker: str | None,
                 frames, fps = track_video(f)
                 from recognizers.data.recorder import write_landmarks_atomic
                 write_landmarks_atomic(target, frames, fps)
-            _add_rows(root, [(target, lab, speaker or _group_from_name(f.stem) or "")])
+            _add_rows(root, [(target, lab, speaker or group_from_name(f.stem) or "")])
             report.imported.append(target)
         except (VaultError, OSError) as exc:
             report.skipped.append(str(exc))

@@ -44,7 +44,7 @@ def folder_exists(path: Path) -> bool:
         return False
 
 
-def _group_from_name(stem: str) -> str | None:
+def group_from_name(stem: str) -> str | None:
     for rx, idx in ((SC_NAME, 1), (FSDD_NAME, 2), (RECORDER_NAME, 1)):
         m = rx.match(stem)
         if m:
@@ -90,7 +90,7 @@ def scan_dataset(folder: str | os.PathLike, extensions: tuple[str, ...], allow_e
             except (OSError, RuntimeError) as exc:     # a symlink loop, a name too long
                 raise DatasetError(f"{manifest}: line {i}: unusable path ({type(exc).__name__})") from None
             out.append(Example(p, row["label"], row.get("speaker") or row.get("group") or
-                               _group_from_name(p.stem)))
+                               group_from_name(p.stem)))
         if not out and not allow_empty:
             raise DatasetError(f"{manifest}: lists no examples")
         return sorted(out, key=lambda e: str(e.path))
@@ -113,7 +113,7 @@ def scan_dataset(folder: str | os.PathLike, extensions: tuple[str, ...], allow_e
         for p in sorted(label_dir.rglob("*")):
             if p.is_file() and p.suffix.lower() in extensions and not p.name.startswith("."):
                 rel = p.relative_to(folder).as_posix()
-                group = speakers.get(rel) or speakers.get(p.name) or _group_from_name(p.stem)
+                group = speakers.get(rel) or speakers.get(p.name) or group_from_name(p.stem)
                 out.append(Example(p, label_dir.name, group))
                 if len(out) > MAX_FILES:
                     raise DatasetError(f"{folder}: more than {MAX_FILES} files")

@@ -391,10 +391,10 @@ def recover_dataset(root: str | os.PathLike, stale_after_s: float = 600.0) -> Re
             keep.append(r)      # rows we cannot judge are kept; only takes that are gone are dropped
         else:
             out.dropped_from_manifest += 1
-    from recognizers.data.datasets import _group_from_name
+    from recognizers.data.datasets import group_from_name
     for rel in sorted(set(on_disk) - listed):
         label, p = on_disk[rel]
-        keep.append({"path": rel, "label": label, "group": _group_from_name(p.stem) or ""})
+        keep.append({"path": rel, "label": label, "group": group_from_name(p.stem) or ""})
         out.added_to_manifest += 1
     if out.added_to_manifest or out.dropped_from_manifest:
         write_manifest(manifest, keep)

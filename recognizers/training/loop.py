@@ -116,7 +116,8 @@ def _batches(items: list, batch_size: int, rng: np.random.Generator | None):
         yield [items[j] for j in order[s:s + batch_size]]
 
 
-def _collate(feats: list[np.ndarray]) -> tuple[torch.Tensor, torch.Tensor]:
+def collate(feats: list[np.ndarray]) -> tuple[torch.Tensor, torch.Tensor]:
+    """Zero-padded batch ``(batch, time, features)`` of feature sequences and their lengths (at least 1)."""
     lengths = torch.tensor([max(1, f.shape[0]) for f in feats])
     x = torch.zeros(len(feats), int(lengths.max()), feats[0].shape[1])
     for j, f in enumerate(feats):
@@ -125,12 +126,14 @@ def _collate(feats: list[np.ndarray]) -> tuple[torch.Tensor, torch.Tensor]:
     return x, lengths
 
 
-def _last_step(logits: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+def last_step(logits: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+    """Each sequence's output at its own last frame: ``(batch, classes)``."""
     idx = (lengths - 1).to(logits.device).view(-1, 1, 1).expand(-1, 1, logits.shape[-1])
     return logits.gather(1, idx).squeeze(1)
 
 
-def _fmt_s(s: float) -> str:
+def format_duration(s: float) -> str:
+    """``"4m05s"`` or ``"1h02m"`` for ``s`` seconds."""
     s = max(0, int(s))
     return f"{s // 3600}h{s // 60 % 60:02d}m" if s >= 3600 else f"{s // 60}m{s % 60:02d}s"
 
@@ -154,7 +157,7 @@ class TerminalProgress:
                if r.validated else "no validation set  ")
         self.stream.write(
             f"epoch {r.epoch:3d}/{r.epochs}  loss {r.train_loss:.3f}  train {r.train_acc * 100:5.1f}%  "
-            f"{val}{r.seconds:5.1f}s/epoch  ETA \u2264{_fmt_s(r.eta_s)}\n")
+            f"{val}{r.seconds:5.1f}s/epoch  ETA \u2264{format_duration(r.eta_s)}\n")
         self.stream.flush()
 
     def message(self, text: str) -> None:
@@ -302,9 +305,9 @@ def _train_process(task: TaskData, data_dir: str | os.PathLike, out_dir: str | o
         preds, loss_sum = [], 0.0
         with torch.no_grad():
             for idx in _batches(list(range(len(feats))), 128, None):
-                x, lengths = _collate([feats[j] for j in idx])
+                x, lengths = collate([feats[j] for j in idx])
                 logits, _, _ = net(x.to(device))
-                last = _last_step(logits, lengths)
+                last = last_step(logits, lengths)
                 y = torch.tensor([targets[j] for j in idx], device=device)
                 loss_sum += float(loss_fn(last, y)) * len(idx)
                 preds += last.argmax(-1).cpu().tolist()
@@ -338,10 +341,10 @@ def _train_process(task: TaskData, data_dir: str | os.PathLike, out_dir: str | o
                     feats = [augment.spec_augment(f, rng, mean) for f in feats]
             else:   # augmented and featurised by the DataLoader's worker processes
                 feats = [f for f, _ in batch]
-            x, lengths = _collate(feats)
+            x, lengths = collate(feats)
             y = torch.tensor([t for _, t in batch], device=device)
             logits, _, _ = model(x.to(device))
-            last = _last_step(logits, lengths)
+            last = last_step(logits, lengths)
             loss = loss_fn(last, y)
             gradient_step(net, opt, loss)
             tot_loss += loss.item() * len(batch)
