@@ -37,13 +37,14 @@ def run(args) -> int:
     torch.set_num_threads(1)  # pushes of a few frames: more threads only contend on a busy machine
     model = load_model(args.model, task="speech", device=device(args.device))
     tr = make_decoder(model, trace=False, min_confidence=args.min_confidence)   # CTC models read digit strings
-    samples = load_audio(args.audio, tr.sample_rate_hz)
-    events = run_stream(tr, audio_blocks(samples, tr.sample_rate_hz, args.block_ms))
+    rate = int(model.frontend_config.get("sample_rate_hz", 16000))   # the rate the model's frontend reads
+    samples = load_audio(args.audio, rate)
+    events = run_stream(tr, audio_blocks(samples, rate, args.block_ms))
     if args.json:
         print(json.dumps([e.to_json() for e in events]))
     else:
         if not events:
-            print(f"{args.audio}: no words recognised ({len(samples) / tr.sample_rate_hz:.1f} s)")
+            print(f"{args.audio}: no words recognised ({len(samples) / rate:.1f} s)")
         for e in events:
             print(f"{e.start_s:8.2f} {e.end_s:8.2f}  {e.label:<12} {e.confidence * 100:5.1f}%")
     return 0
