@@ -4,6 +4,12 @@ exception, an error not naming the file, a hang, or a loaded result that breaks 
 
 usage: python scripts/fuzz_loaders.py [--n 2000] [--loaders audio,landmarks,datasets,models,settings]
                                       [--seed 0] [--mem-gb 8] [--timeout-s 20]
+       python scripts/fuzz_loaders.py --schema [--n 2000] [--cases model.json,manifest,...]
+
+``--schema`` runs the schema-aware cases of ``tests/helpers/schema_fuzzing.py`` instead (valid-looking
+files with one field wrong, drawn by hypothesis) and prints tried / clean error / handled / failures,
+where a failure is a traceback, a hang, NaN in a result, an invalid value accepted (exit 0 on an error)
+or a write outside the destination.
 
 The process runs under an address-space limit (``--mem-gb``, RLIMIT_AS) so that a loader trying a huge
 allocation fails inside this process (and is counted as a crash) instead of taking the machine's memory.
@@ -69,8 +75,54 @@ def fuzz_settings_factory():
     return fuzz_settings
 
 
+def run_schema(args) -> int:
+    import schema_fuzzing as sfz
+    import torch
+    from hypothesis import HealthCheck, given, settings
+    torch.set_num_threads(1)
+    rows = []
+    names = args.cases.split(",") if args.cases else list(sfz.CASES)
+    for name in names:
+        strategy, run = sfz.CASES[name]
+        counts = collections.Counter()
+        failures = collections.Counter()
+        t0 = time.monotonic()
+        with tempfile.TemporaryDirectory(prefix=f"schema-{name}-") as tmp:
+            work = Path(tmp)
+
+            @settings(max_examples=args.n, deadline=None, suppress_health_check=list(HealthCheck),
+                      derandomize=args.seed == 0, database=None)
+            @given(case=strategy)
+            def one(case):
+                signal.alarm(args.timeout_s)
+                try:
+                    out = run(case, work)
+                except Hang:
+                    out = sfz.Outcome("failure", f"hang (> {args.timeout_s} s)", repr(case)[:80])
+                except Exception as exc:   # noqa: BLE001 - the harness must not stop the run
+                    out = sfz.Outcome("failure", f"harness: {type(exc).__name__}: {exc}", repr(case)[:80])
+                finally:
+                    signal.alarm(0)
+                counts[out.kind] += 1
+                if out.kind == "failure":
+                    failures[f"{out.case[:70]} -> {out.detail[:100]}"] += 1
+            one()
+        tried = sum(counts.values())
+        rows.append((name, tried, counts["clean"], counts["handled"], counts["failure"]))
+        print(f"{name:13s} tried {tried:6d}  clean error {counts['clean']:6d}  handled {counts['handled']:6d}  "
+              f"failures {counts['failure']:4d}   ({time.monotonic() - t0:.0f} s)", flush=True)
+        for msg, c in failures.most_common(args.show):
+            print(f"    {c:4d} x {msg}", flush=True)
+    print("\n| schema case | tried | clean error | handled | failures |\n|---|---|---|---|---|")
+    for name, n, clean, handled, fail in rows:
+        print(f"| {name} | {n} | {clean} | {handled} | {fail} |")
+    return 1 if any(r[4] for r in rows) else 0
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--schema", action="store_true", help="schema-aware cases (one field wrong)")
+    ap.add_argument("--cases", default="", help="with --schema: comma-separated case names (default all)")
     ap.add_argument("--n", type=int, default=2000)
     ap.add_argument("--loaders", default="audio,landmarks,datasets,models,settings")
     ap.add_argument("--seed", type=int, default=0)
@@ -80,6 +132,9 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     limit = int(args.mem_gb * 2**30)
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    signal.signal(signal.SIGALRM, _alarm)
+    if args.schema:
+        return run_schema(args)
     import loader_fuzzing as lf
     loaders = {"audio": lf.fuzz_audio, "landmarks": lf.fuzz_landmarks, "datasets": lf.fuzz_dataset,
                "models": lf.fuzz_model}
