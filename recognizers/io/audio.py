@@ -74,8 +74,9 @@ def load_audio(path: str | os.PathLike, sample_rate_hz: int = 16000,
     # bytes, not str: soundfile encodes a str strictly as UTF-8, which fails for names holding bytes that
     # are not UTF-8 (kept by Python as surrogates, e.g. b"\xff.wav"); the bytes are the real name
     target = str(p) if sys.platform == "win32" else os.fsencode(p)
+    from recognizers.io.quiet import native_stderr_silenced
     try:
-        with sf.SoundFile(target) as f:
+        with native_stderr_silenced(), sf.SoundFile(target) as f:
             rate = int(f.samplerate)
             frames = f.frames
             if not MIN_RATE_HZ <= rate <= MAX_RATE_HZ:
@@ -95,6 +96,8 @@ def load_audio(path: str | os.PathLike, sample_rate_hz: int = 16000,
         raise
     except Exception as exc:  # soundfile raises LibsndfileError / RuntimeError / TypeError
         msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        if msg.startswith("Error opening ") and ": " in msg:    # soundfile repeats the (bytes) name: drop it
+            msg = msg.split(": ", 1)[1]
         raise AudioFileError(f"{p}: not a readable audio file ({msg})") from None
     if data.shape[0] == 0:
         raise AudioFileError(f"{p}: contains no audio samples")
@@ -108,10 +111,21 @@ def load_audio(path: str | os.PathLike, sample_rate_hz: int = 16000,
     return resample(mono, rate, sample_rate_hz)
 
 
-def save_wav(path: str | os.PathLike, samples: np.ndarray, sample_rate_hz: int = 16000) -> None:
-    """Write 16-bit PCM WAV atomically (temporary file, then rename)."""
+def write_wav(path: str | os.PathLike, samples: np.ndarray, sample_rate_hz: int = 16000) -> None:
+    """Encode ``samples`` (clipped to [-1, 1]) as 16-bit PCM WAV at ``path`` — the one WAV writer: the
+    recorder's atomic takes and :func:`save_wav` both use it. libsndfile's errors become ``OSError``."""
+    import errno
+
     import soundfile as sf
-    p = Path(path)
-    tmp = p.with_name(f".{p.name}.tmp")
-    sf.write(str(tmp), np.clip(samples, -1, 1), sample_rate_hz, subtype="PCM_16", format="WAV")
-    os.replace(tmp, p)
+    try:
+        sf.write(str(path), np.clip(np.asarray(samples, np.float32), -1, 1), int(sample_rate_hz),
+                 subtype="PCM_16", format="WAV")
+    except RuntimeError as exc:   # libsndfile reports a full disk as a RuntimeError
+        raise OSError(errno.EIO, str(exc)) from None
+
+
+def save_wav(path: str | os.PathLike, samples: np.ndarray, sample_rate_hz: int = 16000) -> None:
+    """Write 16-bit PCM WAV atomically: a hidden temporary file beside ``path``, then a rename (never over a
+    special file; see :func:`recognizers.io.paths.write_atomically`)."""
+    from recognizers.io.paths import write_atomically
+    write_atomically(path, lambda tmp: write_wav(tmp, samples, sample_rate_hz), what="WAV file", suffix=".wav")
