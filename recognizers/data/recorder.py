@@ -124,13 +124,10 @@ def atomic_path(path: Path) -> Iterator[Path]:
 
 
 def write_wav_atomic(path: Path, samples: np.ndarray, sample_rate_hz: int = DATASET_RATE_HZ) -> None:
-    import soundfile as sf
+    """A take as 16-bit WAV, fsynced and renamed into place (:func:`atomic_path`)."""
+    from recognizers.io.audio import write_wav
     with atomic_path(path) as tmp:
-        try:
-            sf.write(str(tmp), np.clip(np.asarray(samples, np.float32), -1, 1), int(sample_rate_hz),
-                     subtype="PCM_16", format="WAV")
-        except RuntimeError as exc:   # libsndfile reports a full disk as a RuntimeError
-            raise OSError(errno.EIO, str(exc)) from None
+        write_wav(tmp, samples, sample_rate_hz)
 
 
 def write_landmarks_atomic(path: Path, landmarks: np.ndarray, fps: float) -> None:
