@@ -342,7 +342,7 @@ def main(argv: list[str] | None = None) -> int:
     from recognizers.errors import VaultError
     try:
         model = load_model(args.model, task="speech")
-        repo = Path(__file__).resolve().parents[1]
+        repo = Path(__file__).resolve().parents[2]
         data = Path(args.data) if args.data else repo.parent / "shared" / "data" / "fsdd"
         speakers = args.speakers.split(",") if args.speakers else unseen_speakers(model)
         if not speakers:
