@@ -17,8 +17,8 @@ def _add_parser(sub) -> None:
     p.add_argument("--data", required=True, metavar="DIR", help="DIR/<label>/<take> of one person")
     p.add_argument("--out", required=True, metavar="MODEL2", help="model folder to write (a new one)")
     p.add_argument("--epochs", type=int, default=6)
-    p.add_argument("--lr", type=float, default=1e-3)
-    p.add_argument("--l2sp", type=float, default=0.01, help="strength of the pull towards the original weights")
+    p.add_argument("--lr", type=float, default=5e-4)
+    p.add_argument("--l2sp", type=float, default=0.1, help="strength of the pull towards the original weights")
     p.add_argument("--repeats", type=int, default=8, help="augmented copies of every take per epoch")
     p.add_argument("--trainable", choices=["all", "last", "head"], default="all",
                    help="which weights change: all, the last LSTM layer and the head, or the head only")
