@@ -16,6 +16,9 @@ def _add_gestures(sub):
     p.add_argument("--min-confidence", type=float, default=None,
                    help="lowest winning probability that counts (default: the model's, else 0.7)")
     p.add_argument("--hop", type=int, default=2, help="re-classify the window every HOP frames")
+    p.add_argument("--max-seconds", type=float, default=600.0,
+                   help="refuse longer inputs (spotting re-classifies a window every --hop frames: minutes "
+                        "of compute per hour of input)")
 
 
 def run_gestures(args) -> int:
@@ -32,18 +35,24 @@ def run_gestures(args) -> int:
         raise VaultError(f"--min-confidence {args.min_confidence}: use a probability in (0, 1]")
     if args.hop < 1:
         raise VaultError(f"--hop {args.hop}: use 1 or more frames")
+    from recognizers.cli.options import finite_number
+    finite_number("--max-seconds", args.max_seconds, 0.0, 24 * 3600.0, low_open=True)
     path = Path(args.video)
     fps = float(model.frontend_config.get("fps", 30.0))
     if path.is_file() and path.suffix.lower() in VIDEO_EXTENSIONS:
         frames, _ = track_video(path, fps=fps, mirror=not args.no_mirror)
     else:
         frames = load_gesture_input(path, model.frontend_config)
+    if frames.shape[0] > args.max_seconds * fps:
+        raise VaultError(f"{path}: {frames.shape[0]} frames ({frames.shape[0] / fps:.0f} s at {fps:g} fps) is "
+                         f"longer than --max-seconds {args.max_seconds:g}; trim it or raise the limit")
     events = run_stream(make_decoder(model, trace=False, min_confidence=args.min_confidence, hop_frames=args.hop),
                         frames)
     if args.json:
         print(json.dumps([e.to_json() for e in events]))
         return 0
-    print(f"{args.video}: {len(events)} gesture{'s' if len(events) != 1 else ''} "
+    from recognizers.io.safe_text import safe_text
+    print(f"{safe_text(args.video)}: {len(events)} gesture{'s' if len(events) != 1 else ''} "
           f"in {frames.shape[0] / fps:.1f} s")
     for e in events:
         print(f"  {e.start_s:7.2f} – {e.end_s:7.2f} s  {e.label:<16} {e.confidence * 100:5.1f}%")

@@ -24,6 +24,7 @@ __all__ = ["MAX_FRAMES", "load_gesture_input", "load_landmark_file", "resample_f
            "track_video"]
 
 MAX_FRAMES = 100_000           # about an hour at 30 fps; longer inputs are refused, not truncated
+MAX_COORDINATE = 1000.0        # |landmark value| above this is damage (normalised coordinates are about 0..1)
 MIRROR_FILES = True            # videos/image folders are camera recordings: flip them to the selfie view
 
 
@@ -117,6 +118,12 @@ def load_landmark_file(path: str | os.PathLike, fps: float | None = None) -> np.
         raise VaultError(f"{path}: {frames.shape[0]} frames is more than the {MAX_FRAMES} accepted")
     if np.any(np.isinf(frames)):
         raise VaultError(f"{path}: 'landmarks' holds infinite values (use NaN for an absent hand)")
+    finite = frames[np.isfinite(frames)]
+    if finite.size and float(np.max(np.abs(finite))) > MAX_COORDINATE:
+        # landmarks are normalised image coordinates (about 0..1; z about the same scale); 1e38 overflows the
+        # frontend's differences to inf and every probability to NaN
+        raise VaultError(f"{path}: 'landmarks' values reach {float(np.max(np.abs(finite))):.3g}; hand landmarks "
+                         f"are normalised image coordinates (|x| <= {MAX_COORDINATE:g})")
     if file_fps is not None and fps is not None:
         try:
             f = float(np.asarray(file_fps).reshape(-1)[0])
@@ -192,6 +199,9 @@ def track_image_folder(folder: str | os.PathLike, mirror: bool = MIRROR_FILES) -
     files = image_files(folder)
     if len(files) > MAX_FRAMES:
         raise VaultError(f"{folder}: more than {MAX_FRAMES} images")
+    from recognizers.io.video import check_image_size
+    for p in files:     # every header before MediaPipe starts: a bomb is refused at once, in one line
+        check_image_size(p)
     out = []
     with HandTracker("video", mirror=mirror) as tracker:
         for p in files:

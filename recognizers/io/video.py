@@ -89,5 +89,74 @@ def image_files(folder: str | os.PathLike) -> list[Path]:
 def read_image(path: str | os.PathLike, max_side: int = MAX_VIDEO_SIDE) -> np.ndarray | None:
     """An image file as RGB ``uint8`` (shrunk to ``max_side``), or ``None`` if OpenCV cannot decode it."""
     import cv2
-    bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    check_image_size(path)
+    from recognizers.io.quiet import native_stderr_silenced
+    with native_stderr_silenced():     # libpng/libjpeg warnings on damaged files: our message says it
+        bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
     return None if bgr is None else _bgr_to_rgb(bgr, max_side)
+
+
+MAX_IMAGE_PIXELS = 24_000_000      # 6000 x 4000 (a 24 MP photo); decoded as BGR that is 72 MB
+# OpenCV's own limit (read on its first decode), for formats whose header we cannot read ourselves
+os.environ.setdefault("OPENCV_IO_MAX_IMAGE_PIXELS", str(MAX_IMAGE_PIXELS))
+
+
+def image_size(path: str | os.PathLike) -> tuple[int, int] | None:
+    """``(width, height)`` from the image's header, without decoding it (Pillow reads only the header on
+    open); None if the header cannot be read (OpenCV then decides, and refuses damaged files)."""
+    import struct
+    import warnings
+    try:
+        with open(path, "rb") as f:
+            head = f.read(24)
+    except OSError:
+        return None
+    if head[:8] == b"\x89PNG\r\n\x1a\n" and head[12:16] == b"IHDR":     # even when later chunks are damaged
+        return struct.unpack(">II", head[16:24])
+    try:
+        from PIL import Image
+    except ImportError:
+        return None
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")     # DecompressionBombWarning: we decide below
+            Image.MAX_IMAGE_PIXELS = None
+            with Image.open(path) as im:
+                return int(im.size[0]), int(im.size[1])
+    except Exception:   # noqa: BLE001 - any unreadable header: OpenCV reports the file as corrupt
+        return None
+
+
+def _check_png_chunks(path: str | os.PathLike) -> None:
+    """A PNG's chunks must fit in the file: libpng allocates a chunk's declared length before reading it, so
+    a 500-byte file whose bytes after IHDR read as a 1.7 GB length made OpenCV peak at 1.7-3.8 GB."""
+    import struct
+    try:
+        size = os.path.getsize(path)
+        with open(path, "rb") as f:
+            if f.read(8) != b"\x89PNG\r\n\x1a\n":
+                return
+            pos = 8
+            for _ in range(100_000):
+                head = f.read(8)
+                if len(head) < 8:
+                    return          # truncated: OpenCV refuses it without a large allocation
+                (length,) = struct.unpack(">I", head[:4])
+                if length > size - pos - 12:
+                    raise VaultError(f"{path}: damaged PNG (a chunk of {length} bytes in a file of {size})")
+                if head[4:8] == b"IEND":
+                    return
+                pos += 12 + length
+                f.seek(pos)
+    except OSError:
+        return
+
+
+def check_image_size(path: str | os.PathLike) -> None:
+    """VaultError if the header declares more than :data:`MAX_IMAGE_PIXELS` (checked before decoding: OpenCV
+    allocates the declared size first, 3.4 GB for a 194 KB 40000 x 40000 PNG) or a PNG's chunks do not fit."""
+    _check_png_chunks(path)
+    size = image_size(path)
+    if size is not None and size[0] * size[1] > MAX_IMAGE_PIXELS:
+        raise VaultError(f"{path}: an image of {size[0]} x {size[1]} pixels is larger than the "
+                         f"{MAX_IMAGE_PIXELS / 1e6:.0f} megapixels accepted")

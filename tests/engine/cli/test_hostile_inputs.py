@@ -421,3 +421,60 @@ def test_check_component_and_output_file(tmp_path):
     with pytest.raises(VaultError, match="does not exist"):
         check_output_file(tmp_path / "no" / "x.npz")
     assert check_output_file(tmp_path / "x.npz") == tmp_path / "x.npz"
+
+
+# ---------------------------------------------------------------------------------------------------------
+# 4./5. Landmarks, images and long inputs (readers in data/landmark_files.py and io/video.py)
+def _png(path, width, height, rest: bytes | None = None):
+    import struct
+    import zlib
+
+    def chunk(t, d):
+        return struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d) & 0xFFFFFFFF)
+    body = rest if rest is not None else chunk(b"IDAT", zlib.compress(b"\0" * 100_000)) + chunk(b"IEND", b"")
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+                     + body)
+    return path
+
+
+@pytest.mark.parametrize("scale", [1e38, -1e38, 1e30])
+def test_landmarks_scaled_to_huge_values(tmp_path, capsys, scale):
+    lm = np.random.default_rng(0).uniform(0.3, 0.7, (40, 2, 21, 3)).astype(np.float32) * np.float32(scale)
+    p = tmp_path / "huge.npz"
+    np.savez(p, landmarks=lm, fps=np.float32(30))
+    for argv in (["predict", "--model", GESTURE, p], ["predict", "--json", "--model", GESTURE, p]):
+        rc, out, err = lv(capsys, *argv)
+        assert_one_line_error(rc, err, "landmarks")
+        assert "NaN" not in out
+
+
+@pytest.mark.parametrize("size", [(40000, 40000), (30000, 30000)])
+def test_png_bomb_refused_from_its_header(tmp_path, size):
+    from recognizers.io.video import read_image
+    p = _png(tmp_path / "bomb.png", *size)
+    assert p.stat().st_size < 1000
+    with pytest.raises(VaultError, match="megapixels"):
+        read_image(p)
+
+
+def test_corrupt_png_chunk_length_refused(tmp_path):
+    from recognizers.io.video import read_image
+    p = _png(tmp_path / "bad.png", 1000, 1000, rest=b"garbage" * 60)   # "garb" reads as a 1.7 GB chunk
+    with pytest.raises(VaultError, match="damaged PNG"):
+        read_image(p)
+
+
+def test_png_bomb_in_an_image_folder_is_one_line(tmp_path, capsys):
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    _png(folder / "0001.png", 40000, 40000)
+    rc, _, err = lv(capsys, "predict", "--model", GESTURE, folder)
+    assert_one_line_error(rc, err, "megapixels")
+
+
+def test_gestures_on_100k_frames_is_refused_at_once(tmp_path, capsys):
+    p = tmp_path / "long.npz"
+    lm = np.full((100_000, 21, 3), 0.5, np.float32)
+    np.savez(p, landmarks=lm, fps=np.float32(30))
+    rc, _, err = lv(capsys, "gestures", "--model", GESTURE, p)
+    assert_one_line_error(rc, err, "--max-seconds")
