@@ -239,6 +239,8 @@ class MainWindow(QMainWindow):
         self.tools_button.toggled.connect(self.dataset_dock.setVisible)
         self.dataset_dock.visibilityChanged.connect(
             lambda _v: self.tools_button.setChecked(self.dataset_dock.isVisible()))
+        from .explain_panel import attach_insight
+        attach_insight(self)    # explain a decision, "Why an LSTM?", PNG and trace exports (issue 17)
 
     @staticmethod
     def _titled(title: str, widget: QWidget) -> QWidget:

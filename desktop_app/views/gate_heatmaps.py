@@ -98,6 +98,29 @@ class GateHeatmapView(QWidget):
             img.setRect(QRectF(self.t0_s, 0, v.shape[0] / self.frame_rate_hz, v.shape[1]))
             set_y_range(plot, 0, v.shape[1])
 
+    # ---- marking a decision (the explain view) -------------------------------------------------------
+    def mark_span(self, t0_s: float, t1_s: float) -> None:
+        """Shade stream times ``t0_s..t1_s`` (the frames that decided an event) on every heatmap and scroll
+        there; a later call moves the shading, :meth:`clear_mark` removes it."""
+        if not hasattr(self, "marks"):
+            self.marks = {}
+            for g, plot in self.plots.items():
+                region = pg.LinearRegionItem(movable=False, brush=pg.mkBrush(255, 255, 255, 40),
+                                             pen=pg.mkPen(255, 255, 255, 160))
+                region.setZValue(10)
+                plot.addItem(region)
+                self.marks[g] = region
+        for region in self.marks.values():
+            region.setRegion((t0_s, t1_s))
+            region.show()
+        self.marked_span = (float(t0_s), float(t1_s))
+        scroll_to(self.master, max(t1_s + 0.5, self.t0_s))
+
+    def clear_mark(self) -> None:
+        for region in getattr(self, "marks", {}).values():
+            region.hide()
+        self.marked_span = None
+
     # ---- inspection ----------------------------------------------------------------------------------
     def cell_at(self, gate: str, t_s: float, unit_y: float) -> tuple[int, float, float] | None:
         """(unit, time of the frame, value) under stream time ``t_s`` and y ``unit_y``, or None."""

@@ -1,6 +1,7 @@
 """The recognised sequence of words or gestures, with their times in the stream."""
 from __future__ import annotations
 
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QLabel, QListWidget, QVBoxLayout, QWidget
 
 from recognizers.events import RecognitionEvent
@@ -12,6 +13,8 @@ EMPTY = "Nothing recognised yet."
 
 
 class TranscriptView(QWidget):
+    event_clicked = Signal(object)      # the RecognitionEvent of the clicked row (explain it)
+
     def __init__(self, parent=None):
         super().__init__(parent)
         self.sequence = QLabel(EMPTY)
@@ -19,11 +22,17 @@ class TranscriptView(QWidget):
         self.sequence.setStyleSheet("font-size: 16px; color: #e2e8f0;")
         self.list = QListWidget()
         self.list.setAlternatingRowColors(True)
+        self.list.setToolTip("Click a word or gesture to see why the network decided it")
+        self.list.itemClicked.connect(lambda item: self._row_clicked(self.list.row(item)))
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addWidget(self.sequence)
         lay.addWidget(self.list, 1)
         self.events: list[RecognitionEvent] = []
+
+    def _row_clicked(self, row: int) -> None:
+        if 0 <= row < len(self.events):
+            self.event_clicked.emit(self.events[row])
 
     def clear(self) -> None:
         self.events = []

@@ -238,3 +238,24 @@ def explain_input(model: LoadedModel, raw: Any, label: str | None = None, steps:
 def explain_file(model: LoadedModel, path, label: str | None = None, steps: int = DEFAULT_STEPS) -> Explanation:
     from recognizers.recognizer import load_input
     return explain_input(model, load_input(model.task, path, model.frontend_config), label=label, steps=steps)
+
+
+def explain_network_input(model: LoadedModel, normalised: np.ndarray, label: str | None = None,
+                          steps: int = DEFAULT_STEPS) -> Explanation:
+    """Explain the clip decision on frames of the *normalised* network input ``(time, features)``, as a live
+    view holds them (the gesture view keeps no raw landmarks); the baseline is the task's reference input
+    (silence / no hand) of the same length, run through the same frontend."""
+    net = model.network
+    mean, std = net.feature_mean.cpu().numpy(), net.feature_std.cpu().numpy()
+    features = np.asarray(normalised, np.float32) * std + mean
+    n = features.shape[0]
+    rec = Recognizer(model)
+    if model.task == "speech":
+        from recognizers.frontends.registry import frontend_config
+        cfg = frontend_config(model.frontend_config)
+        silence = rec.features(np.zeros(int(cfg.span_length) + n * int(getattr(cfg, "hop_length", 160)),
+                                        np.float32))
+        baseline = np.repeat(silence[:1], n, 0)
+    else:
+        baseline = rec.features(np.full((n, 2, 21, 3), np.nan, np.float32))[:n]
+    return explain_features(model, features, baseline, label=label, steps=steps)
