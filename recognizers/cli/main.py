@@ -63,6 +63,8 @@ def _add_common(sub):
     p.add_argument("file")
     p.add_argument("-k", "--top", type=int, default=3)
     p.add_argument("--json", action="store_true")
+    p.add_argument("--max-seconds", type=float, default=1800.0,
+                   help="refuse longer inputs (offline features of a whole clip take ~40 MB per minute)")
     p = sub.add_parser("trace", help="save the network input and every gate of every layer to .npz")
     p.add_argument("--model", required=True)
     p.add_argument("file")
@@ -175,10 +177,13 @@ def cmd_eval(args) -> int:
 
 
 def cmd_predict(args) -> int:
+    from recognizers.cli.options import check_input_duration, finite_number
     from recognizers.model_files import load_model
     from recognizers.recognizer import Recognizer
+    finite_number("--max-seconds", args.max_seconds, 0.0, 24 * 3600.0, low_open=True)
     model = load_model(args.model)
     _refuse_ctc(model)
+    check_input_duration(args.file, model.task, args.max_seconds)
     rec = Recognizer(model)
     p = rec.predict_file(args.file, k=max(1, args.top))
     import math
@@ -206,8 +211,9 @@ def cmd_trace(args) -> int:
     from recognizers.model_files import load_model
     from recognizers.recognizer import Recognizer
     model = load_model(args.model)
-    from recognizers.cli.options import finite_number
+    from recognizers.cli.options import check_input_duration, finite_number
     finite_number("--max-seconds", args.max_seconds, 0.0, 24 * 3600.0, low_open=True)
+    check_input_duration(args.file, model.task, args.max_seconds)
     rec = Recognizer(model)
     feats = rec.features_from_file(args.file)
     fps = float(getattr(make_frontend(model.frontend_config).config, "frames_per_second", 0)

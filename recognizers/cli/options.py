@@ -37,3 +37,25 @@ def device(name: str):
             raise VaultError(f"--device {name}: this machine has {n} CUDA GPU{'s' if n != 1 else ''}"
                              + (f" (cuda:0..cuda:{n - 1})" if n else "; use --device cpu or auto"))
     return resolve_device(name)
+
+
+def check_input_duration(path, task: str, max_seconds: float, option: str = "--max-seconds") -> None:
+    """Refuse a speech file longer than ``max_seconds`` from its header, before it is decoded: offline
+    features of a whole clip take about 40 MB per minute (a 3-hour file would need 8 GB). Files whose header
+    cannot be read are left to the reader, which says why."""
+    if task != "speech":
+        return
+    import os
+
+    import soundfile as sf
+
+    from recognizers.io.quiet import native_stderr_silenced
+    try:
+        with native_stderr_silenced():
+            info = sf.info(os.fsencode(path))
+        seconds = float(info.frames) / float(info.samplerate)
+    except Exception:   # noqa: BLE001 - unreadable: load_audio gives the one-line reason
+        return
+    if seconds > max_seconds:
+        raise VaultError(f"{safe_text(path)}: {seconds:.0f} s is longer than {option} {max_seconds:g}; "
+                         f"trim it or raise the limit (or use 'lstm-vault transcribe', which streams)")
