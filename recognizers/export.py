@@ -194,11 +194,28 @@ def export_onnx(model: LoadedModel | str | os.PathLike, out: str | os.PathLike, 
 
 
 def _verify(path: Path, wrapper: ChunkModel, F: int, L: int, H: int, report: ExportReport) -> float | None:
-    try:
-        import onnxruntime as ort
-    except ImportError:
+    """onnxruntime (1.2x) keeps a device id and a telemetry database in
+    ``$XDG_CACHE_HOME/Microsoft/DeveloperTools/.onnxruntime/`` (``~/.cache`` by default) whenever it starts;
+    the check points ``XDG_CACHE_HOME`` at a temporary folder meanwhile, so an export writes nothing there."""
+    import importlib.util
+    import tempfile
+    if importlib.util.find_spec("onnxruntime") is None:
         report.notes.append("not verified: onnxruntime is not installed")
         return None
+    old = os.environ.get("XDG_CACHE_HOME")   # read when onnxruntime is first imported: set it before
+    with tempfile.TemporaryDirectory(prefix="lstm-vault-ort-") as cache:
+        os.environ["XDG_CACHE_HOME"] = cache
+        try:
+            return _verify_in_onnxruntime(path, wrapper, F, L, H)
+        finally:
+            if old is None:
+                os.environ.pop("XDG_CACHE_HOME", None)
+            else:
+                os.environ["XDG_CACHE_HOME"] = old
+
+
+def _verify_in_onnxruntime(path: Path, wrapper: ChunkModel, F: int, L: int, H: int) -> float:
+    import onnxruntime as ort
     sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     rng = np.random.default_rng(0)
     mean = wrapper.network.feature_mean.numpy()
