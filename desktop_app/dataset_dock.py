@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
+    QScrollArea,
     QTabWidget,
     QVBoxLayout,
     QWidget,
@@ -56,8 +57,13 @@ class DatasetDock(QDockWidget):
         lay.setContentsMargins(6, 4, 6, 4)
         lay.addLayout(row)
         lay.addWidget(self.tabs, 1)
-        self.setWidget(body)
-        self.setMinimumWidth(420)
+        # the panels scroll inside the dock: opening it never grows the window past the screen (issue 16)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        scroll.setWidget(body)
+        self.setWidget(scroll)
+        self.setMinimumWidth(380)
         self.setAllowedAreas(Qt.DockWidgetArea.LeftDockWidgetArea | Qt.DockWidgetArea.RightDockWidgetArea)
 
     def dataset_root(self) -> Path | None:

@@ -15,6 +15,7 @@ from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtMultimedia import QMediaDevices
 from PySide6.QtWidgets import (
+    QApplication,
     QComboBox,
     QFileDialog,
     QHBoxLayout,
@@ -54,6 +55,13 @@ MODE_TITLES = {"speech": "Speech", "gesture": "Gesture"}
 REDRAW_HZ = 30
 pg.setConfigOptions(antialias=False)    # live plots redraw 30 times a second: no antialiased lines
 SATURATION_EVERY = 6        # the saturation summary redraws at 5 Hz: it changes slowly
+# What a redraw costs is pyqtgraph painting, so the heavy views (six heatmaps, spectrogram, unit lines) are
+# drawn at a lower rate than the waveform and the top-5 bars, and everything slows down while nothing is
+# heard (issue 16: the app took 100-160 % of a core listening to silence).
+HEAVY_EVERY = 2             # heatmaps, spectrogram, unit lines: 15 Hz while something is heard
+QUIET_EVERY = 6             # every view at 5 Hz while the input is quiet (VAD not active, low level)
+QUIET_DB = -50.0            # input level below which (with the VAD idle) the stream counts as quiet
+QUIET_AFTER_S = 0.6         # ... for this long
 WINDOW_S = 6.0              # history held for the scrolling views (a little more than they show)
 MAX_RECENT_FILES = 6
 AUDIO_FILTER = "Audio files (*.wav *.flac *.mp3 *.ogg);;All files (*)"
@@ -92,6 +100,8 @@ class MainWindow(QMainWindow):
         self.errors: list[str] = []
         self.last_snapshot: Snapshot | None = None
         self.redraws = 0
+        self.ticks = 0
+        self.quiet_since_s: float | None = None
         self.draw_ms = 0.0
         self.recording_tap = None      # set by the recorder: gets every block the pipeline processes
         self._build()
@@ -106,6 +116,7 @@ class MainWindow(QMainWindow):
         geometry = setting_bytes(self.settings, "window/geometry")   # settings may hold anything
         if geometry is None or not self.restoreGeometry(geometry):
             self.resize(1480, 940)
+        self.fit_to_screen()
         saved_device = setting_str(self.settings, "device", "cpu")
         self.device = saved_device if saved_device in available_devices() else "cpu"
         self.device_box.setCurrentText(self.device)
@@ -150,25 +161,37 @@ class MainWindow(QMainWindow):
         self.tools_button.setCheckable(True)
         self.tools_button.setToolTip("Record labelled takes, look after the dataset, train a model")
 
-        bar = QHBoxLayout()
+        # two rows, so the window fits a 1280x720 screen with every control reachable (one row needed 1363 px)
+        self.source_box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.source_box.setMinimumContentsLength(22)
+        self.source_box.setMinimumWidth(200)
+        self.model_box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.model_box.setMinimumContentsLength(16)
+        self.model_box.setMinimumWidth(140)
+        bar = QVBoxLayout()
+        bar.setSpacing(3)
+        row1, row2 = QHBoxLayout(), QHBoxLayout()
+        bar.addLayout(row1)
+        bar.addLayout(row2)
         for label, w in (("Mode", self.mode_box), ("Source", self.source_box)):
-            bar.addWidget(QLabel(label))
-            bar.addWidget(w)
-        bar.addWidget(self.file_button)
-        bar.addWidget(self.folder_button)
-        bar.addWidget(self.replay_button)
-        bar.addSpacing(16)
-        bar.addWidget(QLabel("Model"))
-        bar.addWidget(self.model_box)
-        bar.addWidget(self.model_button)
-        bar.addSpacing(16)
-        bar.addWidget(QLabel("Device"))
-        bar.addWidget(self.device_box)
-        bar.addWidget(QLabel("Layer"))
-        bar.addWidget(self.layer_box)
-        bar.addStretch(1)
-        bar.addWidget(self.tools_button)
-        bar.addWidget(self.pause_button)
+            row1.addWidget(QLabel(label))
+            row1.addWidget(w)
+        row1.addWidget(self.file_button)
+        row1.addWidget(self.folder_button)
+        row1.addWidget(self.replay_button)
+        row1.addStretch(1)
+        row1.addWidget(self.tools_button)
+        row1.addWidget(self.pause_button)
+        row2.addWidget(QLabel("Model"))
+        row2.addWidget(self.model_box)
+        row2.addWidget(self.model_button)
+        row2.addSpacing(16)
+        row2.addWidget(QLabel("Device"))
+        row2.addWidget(self.device_box)
+        row2.addWidget(QLabel("Layer"))
+        row2.addWidget(self.layer_box)
+        row2.addStretch(1)
+        self.toolbar_rows = (row1, row2)
 
         self.notice_label = QLabel("")
         self.notice_label.setWordWrap(True)
@@ -241,6 +264,23 @@ class MainWindow(QMainWindow):
             lambda _v: self.tools_button.setChecked(self.dataset_dock.isVisible()))
         from .explain_panel import attach_insight
         attach_insight(self)    # explain a decision, "Why an LSTM?", PNG and trace exports (issue 17)
+
+    def fit_to_screen(self) -> None:
+        """Keep the window inside the screen's available area (a restored or default size may be larger)."""
+        screen = self.screen() or QApplication.primaryScreen()
+        if screen is None:
+            return
+        area = screen.availableGeometry()
+        frame_w = max(0, self.frameGeometry().width() - self.width())
+        frame_h = max(0, self.frameGeometry().height() - self.height())
+        w = min(self.width(), area.width() - frame_w)
+        h = min(self.height(), area.height() - frame_h)
+        if (w, h) != (self.width(), self.height()):
+            self.resize(w, h)
+        x = min(max(self.x(), area.x()), area.x() + area.width() - w - frame_w)
+        y = min(max(self.y(), area.y()), area.y() + area.height() - h - frame_h)
+        if (x, y) != (self.x(), self.y()):
+            self.move(x, y)
 
     @staticmethod
     def _titled(title: str, widget: QWidget) -> QWidget:
@@ -600,21 +640,39 @@ class MainWindow(QMainWindow):
         if not self.paused:
             self._draw()
 
+    def is_quiet(self, snap: Snapshot) -> bool:
+        """True when nothing has been heard (or seen) for QUIET_AFTER_S: the views can redraw slowly."""
+        if self.mode != "speech":
+            return False
+        if snap.active or snap.level_db > QUIET_DB:
+            self.quiet_since_s = None
+            return False
+        if self.quiet_since_s is None or snap.now_s < self.quiet_since_s:
+            self.quiet_since_s = snap.now_s
+        return snap.now_s - self.quiet_since_s >= QUIET_AFTER_S
+
     def _draw(self, force: bool = False) -> None:
         if self.state is None:
             return
+        self.ticks += 1
+        quiet = self.last_snapshot is not None and self.is_quiet(self.last_snapshot)
+        if not force and quiet and self.ticks % QUIET_EVERY:
+            return
+        heavy = force or quiet or self.ticks % HEAVY_EVERY == 0
         t = time.perf_counter()
         snap = self.state.snapshot(self.layer)
         if self.mode == "speech":
             self.waveform.update_from(snap)
-            self.spectrogram.update_from(snap)
+            if heavy:
+                self.spectrogram.update_from(snap)
         else:
             self.camera.update_from(snap)
         if self.models.get(self.mode) is not None:
             self.predictions.update_from(snap)
         self.transcript.update_from(snap)
-        self.heatmaps.update_from(snap)
-        self.unit_lines.update_from(snap)
+        if heavy:
+            self.heatmaps.update_from(snap)
+            self.unit_lines.update_from(snap)
         if force or self.redraws % SATURATION_EVERY == 0:
             self.saturation.update_from(snap)
         self.last_snapshot = snap
