@@ -89,20 +89,20 @@ class LogMelConfig:
                            and math.isfinite(getattr(self, k)) for k in nums)):
             raise ModelFileError(f"log-mel frontend settings of the wrong type (integers: {', '.join(ints)}; "
                                  f"numbers: {', '.join(nums)}): {self.to_json()}")
-        ok = (8000 <= self.sample_rate_hz <= 96000 and 1 <= self.n_mels <= 256
-              and 0 < self.hop_length <= self.win_length <= self.n_fft <= 8192
-              and 0 <= self.f_min_hz < self.f_max_hz <= self.sample_rate_hz / 2)
-        if not ok:
-            raise ModelFileError(f"inconsistent log-mel frontend settings: {self.to_json()}")
         # Bounded memory and time (docs/hostile-inputs.md): the STFT of a clip holds frames x (n_fft/2 + 1)
         # complex values, i.e. (1000 / hop_ms) x (n_fft / 2 + 1) x 8 bytes per second of audio. A 1-sample
         # hop with n_fft 8192 is 31 GB for 60 s; within these bounds it is at most 6.6 MB per second
         # (200 frames/s x 4097 bins), and every frame's window stays below 100 ms.
         if not MIN_HOP_MS <= self.hop_ms <= MAX_HOP_MS:
             raise ModelFileError(f"log-mel hop_ms {self.hop_ms} is outside {MIN_HOP_MS}..{MAX_HOP_MS} ms")
-        if not self.win_ms <= MAX_WIN_MS or self.n_fft > MAX_WIN_MS / 1000 * self.sample_rate_hz * 1.5:
+        if not 0 < self.win_ms <= MAX_WIN_MS or self.n_fft > MAX_WIN_MS / 1000 * self.sample_rate_hz * 1.5:
             raise ModelFileError(f"log-mel window {self.win_ms} ms / n_fft {self.n_fft} is longer than "
                                  f"{MAX_WIN_MS:.0f} ms at {self.sample_rate_hz} Hz")
+        ok = (8000 <= self.sample_rate_hz <= 96000 and 1 <= self.n_mels <= 256
+              and 0 < self.hop_length <= self.win_length <= self.n_fft <= 8192
+              and 0 <= self.f_min_hz < self.f_max_hz <= self.sample_rate_hz / 2)
+        if not ok:
+            raise ModelFileError(f"inconsistent log-mel frontend settings: {self.to_json()}")
 
 
 class LogMel:

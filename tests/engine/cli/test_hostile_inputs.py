@@ -180,6 +180,7 @@ def test_train_out_special_file(tmp_path, capsys):
     ({"task": "gesture"}, "frontend.type"),
     ({"training": [1]}, "training"),
     ({"frontend": {"hop_ms": 0.0625, "win_ms": 512, "n_fft": 8192}}, "hop_ms"),
+    ({"frontend": {"hop_ms": 1.7976931348623157e308}}, "hop_ms"),      # found by the schema fuzzer
     ({"frontend": {"sample_rate_hz": 96000, "hop_ms": 1.0, "n_fft": 8192, "win_ms": 80}}, "hop_ms"),
 ])
 def test_model_json_field_is_named(tmp_path, change, field):
@@ -478,3 +479,13 @@ def test_gestures_on_100k_frames_is_refused_at_once(tmp_path, capsys):
     np.savez(p, landmarks=lm, fps=np.float32(30))
     rc, _, err = lv(capsys, "gestures", "--model", GESTURE, p)
     assert_one_line_error(rc, err, "--max-seconds")
+
+
+def test_eval_does_not_count_a_huge_float_wav_as_a_label(tmp_path, capsys):
+    (tmp_path / "data" / "3").mkdir(parents=True)
+    sf.write(tmp_path / "data" / "3" / "loud.wav", np.full(16000, 1e30, np.float32), 16000, subtype="FLOAT")
+    sf.write(tmp_path / "data" / "3" / "ok.wav", (0.1 * np.sin(np.arange(16000) / 5)).astype(np.float32), 16000)
+    rc, out, err = lv(capsys, "eval", "--json", "--model", SPEECH, "--data", tmp_path / "data")
+    assert rc == 0, err
+    r = json.loads(out)
+    assert len(r["errors"]) == 1 and "samples reach" in r["errors"][0]   # counted as unreadable, not "0"
