@@ -86,3 +86,40 @@ def score_peer(peer, clips: list[tuple[Path, str]]) -> dict:
     n = sum(len(v) for v in per.values())
     return {"accuracy": sum(sum(v) for v in per.values()) / max(1, n), "n": n,
             "per_class": {k: sum(v) / len(v) for k, v in sorted(per.items())}}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m recognizers.bench.peers --data DIR [--labels 0,1,...]``: PocketSphinx accuracy per speaker."""
+    import argparse
+    import json
+    import sys
+
+    from recognizers.data.datasets import scan_dataset
+    from recognizers.io.extensions import AUDIO_EXTENSIONS
+
+    p = argparse.ArgumentParser(prog="python -m recognizers.bench.peers", description=main.__doc__)
+    p.add_argument("--data", required=True, help="folder-per-label dataset or FSDD's flat layout")
+    p.add_argument("--labels", default="", help="grammar labels (default: the dataset's)")
+    args = p.parse_args(argv)
+    try:
+        examples = scan_dataset(args.data, AUDIO_EXTENSIONS)
+        labels = args.labels.split(",") if args.labels else sorted({e.label for e in examples})
+        peer = PocketSphinxPeer(labels)
+        by_group: dict[str, list] = {}
+        for e in examples:
+            by_group.setdefault(e.group or "?", []).append((e.path, e.label))
+        out = {"peer": f"{peer.name} {peer.version}", "per_speaker": {}}
+        for g, clips in sorted(by_group.items()):
+            out["per_speaker"][g] = score_peer(peer, clips)["accuracy"]
+        n = sum(len(c) for c in by_group.values())
+        out["accuracy"] = sum(out["per_speaker"][g] * len(c) for g, c in by_group.items()) / max(1, n)
+        out["n"] = n
+    except VaultError as e:
+        print(f"peers: error: {e}", file=sys.stderr)
+        return 2
+    print(json.dumps(out, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -3,8 +3,10 @@
 ``Transcriber`` is the speech :class:`recognizers.events.Decoder`. Per pushed block of samples it:
 
 1. runs the model's streaming frontend (samples -> 10 ms log-mel frames, exactly the offline frames);
-2. runs the voice activity detector (:mod:`recognizers.decoders.vad`) on those frames; it also drops segments of
-   the wrong length and segments whose spectrum does not move (steady tones, hum, music-like notes);
+2. runs the voice activity detector on those frames: ours (:mod:`recognizers.decoders.vad`, which also drops
+   segments whose spectrum does not move: steady tones, hum, music-like notes) or silero-vad
+   (:mod:`recognizers.decoders.silero_vad`, ``TranscriberConfig.detector = "silero"``, which reads the samples);
+   both drop segments of the wrong length;
 3. feeds every frame to the network exactly once, through the :class:`StreamingRecognizer`, but outside
    words it holds back a short *pre-roll* of frames. When the VAD confirms a word start, the LSTM state is
    zeroed and the network then sees the pre-roll and the word, like the padded single-word clips it was
@@ -25,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from recognizers.decoders.silero_vad import SileroVadConfig, SileroVoiceDetector
 from recognizers.decoders.vad import VadConfig, VadSegment, VoiceActivityDetector
 from recognizers.errors import VaultError
 from recognizers.events import DecodedStep, RecognitionEvent
@@ -42,12 +45,15 @@ class TranscriberConfig:
     decision_window_ms: float = 10.0  # average the probabilities over this much up to that frame
     min_confidence: float | None = None
     vad: VadConfig = field(default_factory=VadConfig)
+    detector: str = "ours"          # "ours" or "silero" (see VAD_CHOICES and docs/vad.md)
+    silero: SileroVadConfig = field(default_factory=SileroVadConfig)
 
     def to_json(self) -> dict:
         return asdict(self)
 
 
 DEFAULT_MIN_CONFIDENCE = 0.5
+VAD_CHOICES = ("ours", "silero")
 
 
 class Transcriber:
@@ -70,9 +76,18 @@ class Transcriber:
         self._win_offset_s = (span - fe_cfg.win_length) / 2 / fe_cfg.sample_rate_hz
         self.win_s = fe_cfg.win_length / fe_cfg.sample_rate_hz
         vad_cfg = VadConfig(**{**asdict(self.config.vad), "hop_ms": self.hop_s * 1000.0})
-        self.vad = VoiceActivityDetector(vad_cfg)
+        if self.config.detector not in VAD_CHOICES:
+            raise VaultError(f"voice activity detector {self.config.detector!r}: choose "
+                             f"{' or '.join(VAD_CHOICES)}")
+        if self.config.detector == "silero":
+            self.vad = SileroVoiceDetector(SileroVadConfig(**{**asdict(self.config.silero), "hop_ms": vad_cfg.hop_ms}),
+                                           self.sample_rate_hz, fe_cfg.hop_length, span)
+        else:
+            self.vad = VoiceActivityDetector(vad_cfg)
         self.labels = list(model.labels)
         self.unknown_index = self.labels.index(model.unknown_label) if model.unknown_label in self.labels else None
+        # labels that are not words (the 12-class Speech Commands task's _silence_) are rejected like _unknown_
+        self.non_word_indices = {i for i, lab in enumerate(self.labels) if lab == "_silence_"}
         thr = self.config.min_confidence
         if thr is None:
             thr = float(model.meta.get("decoder", {}).get("reject_threshold", 0.0) or 0.0) or DEFAULT_MIN_CONFIDENCE
@@ -119,11 +134,15 @@ class Transcriber:
     def push(self, samples: Any) -> DecodedStep:
         """Append mono float32 samples at the model's rate (any block size)."""
         x = np.asarray(samples, dtype=np.float32).reshape(-1)
+        if isinstance(self.vad, SileroVoiceDetector):
+            self.vad.push_samples(x)     # silero reads the samples; its frames' probabilities come from them
         frames = self.recognizer.frontend.push(x)
         return self._process(frames)
 
     def push_frames(self, frames: np.ndarray) -> DecodedStep:
-        """Append frames computed elsewhere by the same frontend (``(n, n_mels)`` log-mel)."""
+        """Append frames computed elsewhere by the same frontend (``(n, n_mels)`` log-mel); our VAD only."""
+        if isinstance(self.vad, SileroVoiceDetector):
+            raise VaultError("silero-vad reads samples: use push(samples), not push_frames")
         return self._process(np.asarray(frames, np.float32))
 
     def _process(self, frames: np.ndarray) -> DecodedStep:
@@ -202,8 +221,8 @@ class Transcriber:
             conf = float(p[j])
             label = self.labels[j]
             info.update(label=label, confidence=conf)
-            if j == self.unknown_index:
-                info["reason"] = "unknown"
+            if j == self.unknown_index or j in self.non_word_indices:
+                info["reason"] = "unknown" if j == self.unknown_index else "not a word"
                 return None
             if conf < self.min_confidence:
                 info["reason"] = "low confidence"
