@@ -78,10 +78,11 @@ class LivePipeline:
             self.tracker = None
 
 
-def make_pipeline(task: str, state: LiveState, model: LoadedModel | None, device: str = "cpu"
-                  ) -> tuple[LivePipeline, str]:
-    """The live pipeline of a mode (``"speech"`` or ``"gesture"``) with the decoder ``model`` needs."""
-    decoder = make_decoder(model, device=device) if model is not None else None
+def make_pipeline(task: str, state: LiveState, model: LoadedModel | None, device: str = "cpu",
+                  vad: str | None = None) -> tuple[LivePipeline, str]:
+    """The live pipeline of a mode (``"speech"`` or ``"gesture"``) with the decoder ``model`` needs; ``vad``
+    (``"ours"``/``"silero"``, None: the engine's default) picks the isolated-word decoder's detector."""
+    decoder = make_decoder(model, device=device, vad=vad) if model is not None else None
     return LivePipeline(state, decoder, "audio" if task == "speech" else "video"), ""
 
 

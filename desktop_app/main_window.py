@@ -507,7 +507,9 @@ class MainWindow(QMainWindow):
             kwargs = dict(feature_size=arch.input_size, num_layers=arch.num_layers, units=arch.hidden_size)
         state = LiveState(model.labels if model else [], fps, WINDOW_S,
                           sample_rate_hz=self._sample_rate() if self.mode == "speech" else None, **kwargs)
-        pipeline, note = make_pipeline(self.mode, state, model, self.device)
+        vad = setting_str(self.settings, "speech/vad", "")     # "ours" | "silero"; else the engine's default
+        pipeline, note = make_pipeline(self.mode, state, model, self.device,
+                                       vad=vad if vad in ("ours", "silero") else None)
         if pipeline.decoder is not None:
             # the engine times events by its frame rate; the views use the same clock so they line up
             fps = pipeline.decoder.recognizer.frames_per_second

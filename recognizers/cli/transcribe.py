@@ -21,6 +21,8 @@ def _add_parser(sub) -> None:
     p.add_argument("--min-confidence", type=float, default=None,
                    help="emit words at or above this probability (default: the model's, else 0.5)")
     p.add_argument("--device", default="cpu")
+    p.add_argument("--vad", choices=("ours", "silero"), default=None,
+                   help="voice activity detector for isolated words (default: the measured better one; docs/vad.md)")
 
 
 def run(args) -> int:
@@ -36,7 +38,8 @@ def run(args) -> int:
     import torch
     torch.set_num_threads(1)  # pushes of a few frames: more threads only contend on a busy machine
     model = load_model(args.model, task="speech", device=device(args.device))
-    tr = make_decoder(model, trace=False, min_confidence=args.min_confidence)   # CTC models read digit strings
+    tr = make_decoder(model, trace=False, min_confidence=args.min_confidence,   # CTC models read digit strings
+                      vad=args.vad)
     rate = int(model.frontend_config.get("sample_rate_hz", 16000))   # the rate the model's frontend reads
     samples = load_audio(args.audio, rate)
     events = run_stream(tr, audio_blocks(samples, rate, args.block_ms))

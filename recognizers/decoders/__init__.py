@@ -29,19 +29,24 @@ def decoder_kind(model: LoadedModel) -> str:
 
 
 def make_decoder(model: LoadedModel, *, trace: bool = True, device: str | None = None,
-                 min_confidence: float | None = None, hop_frames: int | None = None) -> Decoder:
+                 min_confidence: float | None = None, hop_frames: int | None = None,
+                 vad: str | None = None) -> Decoder:
     """The decoder ``model`` needs, on ``device``: a ``ConnectedTranscriber`` for a CTC model, a
     ``Transcriber`` for other speech models, a ``GestureSpotter`` for gesture models.
 
     ``min_confidence`` None: the model's own threshold (``model.json`` decoder), else each decoder's default;
-    ``hop_frames`` (gestures only): re-classify the window every this many frames.
+    ``hop_frames`` (gestures only): re-classify the window every this many frames;
+    ``vad`` (isolated words only): ``"ours"`` or ``"silero"`` (None: ``TranscriberConfig``'s default).
     """
     kind = decoder_kind(model)
     if kind == "ctc":
         return ConnectedTranscriber(model, ConnectedDecoderConfig(min_confidence=min_confidence), trace=trace,
                                     device=device)
     if kind == "words":
-        return Transcriber(model, TranscriberConfig(min_confidence=min_confidence), trace=trace, device=device)
+        cfg = TranscriberConfig(min_confidence=min_confidence)
+        if vad is not None:
+            cfg.detector = vad
+        return Transcriber(model, cfg, trace=trace, device=device)
     cfg = GestureSpotterConfig(min_confidence=min_confidence)
     if hop_frames is not None:
         cfg.hop_frames = int(hop_frames)
