@@ -36,7 +36,7 @@ from . import sources as src
 from .dataset_dock import DatasetDock
 from .inference_worker import InferenceWorker, make_pipeline
 from .live_state import LiveState, Snapshot
-from .model_catalog import default_model, find_models
+from .model_catalog import SHIPPED_MODELS, default_model, find_models
 from .qt_workarounds import protect_singletons
 from .settings_values import path_exists, setting_bytes, setting_str, setting_str_list
 from .views.camera_view import CameraView
@@ -60,10 +60,13 @@ SATURATION_EVERY = 6        # the saturation summary redraws at 5 Hz: it changes
 # heard (issue 16: the app took 100-160 % of a core listening to silence).
 HEAVY_EVERY = 2             # heatmaps, spectrogram, unit lines: 15 Hz while something is heard
 QUIET_EVERY = 6             # every view at 5 Hz while the input is quiet (VAD not active, low level)
+QUIET_HEAVY_EVERY = 24      # ... and the heavy views at 1.25 Hz (they show the last thing heard)
 QUIET_DB = -50.0            # input level below which (with the VAD idle) the stream counts as quiet
-QUIET_AFTER_S = 0.6         # ... for this long
+QUIET_AFTER_S = 0.6
+DROP_BANNER_S = 8.0         # the dropped-input banner stays this long after the last drop         # ... for this long
 WINDOW_S = 6.0              # history held for the scrolling views (a little more than they show)
 MAX_RECENT_FILES = 6
+RESCAN_S = 5.0              # while no device is found, look again this often
 AUDIO_FILTER = "Audio files (*.wav *.flac *.mp3 *.ogg);;All files (*)"
 VIDEO_FILTER = "Video files (*.mp4 *.avi *.mov *.mkv *.webm);;All files (*)"
 
@@ -75,6 +78,16 @@ def available_devices() -> list[str]:
     if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
         devices.append("mps")
     return devices
+
+
+def warm_kernels() -> None:
+    """Load the compiled cell kernel in the background now: loaded lazily, it took 1.4 s (numba import and
+    cache load) on the inference thread when the first word began, and the first digits spoken after launch
+    were dropped (issue 16)."""
+    import threading
+
+    from recognizers.nn import cell_kernel
+    threading.Thread(target=cell_kernel.available_kernel, name="warm-kernels", daemon=True).start()
 
 
 class MainWindow(QMainWindow):
@@ -103,7 +116,10 @@ class MainWindow(QMainWindow):
         self.ticks = 0
         self.quiet_since_s: float | None = None
         self.draw_ms = 0.0
+        self._drops_seen = (0, 0)
+        self._drop_shown_at: float | None = None
         self.recording_tap = None      # set by the recorder: gets every block the pipeline processes
+        self.audio_server_seen: bool | None = None   # False: none was running when the app first looked
         self._build()
         self.media_devices = QMediaDevices(self)
         self.media_devices.audioInputsChanged.connect(self._devices_changed)
@@ -122,6 +138,11 @@ class MainWindow(QMainWindow):
         self.device_box.setCurrentText(self.device)
         self.set_mode(mode or setting_str(self.settings, "mode", "speech"))
         self.timer.start()
+        self.rescan_timer = QTimer(self)       # a camera / microphone plugged in later is found
+        self.rescan_timer.setInterval(int(RESCAN_S * 1000))
+        self.rescan_timer.timeout.connect(self._periodic_rescan)
+        self.rescan_timer.start()
+        warm_kernels()
 
     # ==== layout ===========================================================================================
     def _build(self) -> None:
@@ -202,6 +223,12 @@ class MainWindow(QMainWindow):
         self.error_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.error_label.hide()
         self.notice_label.hide()
+        # dropped input is shown plainly while it happens, not only counted in the status bar (issue 16)
+        self.drop_label = QLabel("")
+        self.drop_label.setWordWrap(True)
+        self.drop_label.setStyleSheet("background: #744210; color: #fefcbf; font-weight: 600; padding: 3px 6px;"
+                                      " border-radius: 3px;")
+        self.drop_label.hide()
 
         # left: input, predictions, transcript
         self.waveform = WaveformView()
@@ -252,6 +279,7 @@ class MainWindow(QMainWindow):
         lay.addLayout(bar)
         lay.addWidget(self.error_label)
         lay.addWidget(self.notice_label)
+        lay.addWidget(self.drop_label)
         lay.addWidget(main, 1)
         self.setCentralWidget(central)
         self.stats_label = QLabel("")
@@ -316,6 +344,7 @@ class MainWindow(QMainWindow):
         if mode == self.mode:
             return
         self.stop_stream()
+        self._forget_stream()
         self.mode = mode
         self.settings.setValue("mode", mode)
         self.mode_box.setCurrentIndex(MODES.index(mode))
@@ -370,16 +399,50 @@ class MainWindow(QMainWindow):
         box.clear()
         devices = self._devices()
         for d in devices:
-            box.addItem(("🎤 " if self.mode == "speech" else "📷 ") + d.description(), ("device", d.description()))
+            # plain text: an emoji prefix drew a missing-glyph box where no emoji font is installed (issue 16)
+            box.addItem(d.description(), ("device", d.description()))
         if not devices:
             box.addItem("no microphone found" if self.mode == "speech" else "no camera found", ("none", ""))
             box.model().item(0).setEnabled(False)
-            self.show_notice(src.NO_MICROPHONE if self.mode == "speech" else src.NO_CAMERA)
+            self.show_notice(self._no_device_text())
         for f in self._recent_files():
             box.addItem(f"file: {Path(f).name}", ("file", f))
         box.setCurrentIndex(-1 if not devices else 0)
         box.blockSignals(False)
         self._select_source_item(self.source_spec)
+
+    def _no_device_text(self) -> str:
+        if self.mode != "speech":
+            return src.NO_CAMERA
+        running = src.audio_server_running()
+        if running is False:
+            self.audio_server_seen = False
+            return src.NO_AUDIO_SERVER
+        if running and self.audio_server_seen is False:
+            return src.LATE_AUDIO_SERVER      # Qt cannot see a server that appeared after it first looked
+        return src.NO_MICROPHONE
+
+    def rescan_devices(self) -> None:
+        """Look for microphones and cameras again (Restart, and every RESCAN_S while none is found)."""
+        had = self.source_spec
+        self._fill_sources()
+        if had[0] == "none" and self._devices():
+            kind, value = self._remembered_source()
+            if kind != "none":
+                self.use_source((kind, value))
+
+    def _periodic_rescan(self) -> None:
+        if self.source_spec[0] != "none":
+            return
+        if self.mode == "speech" and self.audio_server_seen is False:
+            # Qt looked before any server ran: asking it again would not help (and a server appearing under
+            # Qt's feet has crashed Python), so the window only says what to do
+            if src.audio_server_running():
+                self.show_notice(src.LATE_AUDIO_SERVER)
+            return
+        if not self._devices():
+            return
+        self.rescan_devices()
 
     def _select_source_item(self, spec: tuple[str, str]) -> None:
         for i in range(self.source_box.count()):
@@ -531,8 +594,11 @@ class MainWindow(QMainWindow):
             self._add_notice(f"{self.source.label} played to its end: “Restart” plays it again.")
 
     def restart_stream(self) -> None:
+        """Restart the source; with none, look for microphones / cameras again (one may have appeared)."""
         if self.source_spec[0] != "none":
             self.use_source(self.source_spec)
+        else:
+            self.rescan_devices()
 
     def stop_stream(self) -> None:
         """Stop capture first (no new blocks), then the inference thread."""
@@ -546,6 +612,21 @@ class MainWindow(QMainWindow):
     def _clear_views(self) -> None:
         self.transcript.clear()
         self.heatmaps.clear()
+        self.unit_lines.clear()
+        self._drops_seen = (0, 0)
+        self._drop_shown_at = None
+        self.drop_label.hide()
+        self.quiet_since_s = None
+
+    def _forget_stream(self) -> None:
+        """A mode switch: nothing of the old mode's stream stays on screen (top-5, transcript, heatmaps,
+        hover text, dropped-input count)."""
+        self.state = None
+        self.last_snapshot = None
+        self.source_spec = ("none", "")
+        self._clear_views()
+        self.predictions.set_message("")
+        self._update_status(None)
 
     # ==== model, device, layer, pause ===================================================================
     def _fill_models(self) -> None:
@@ -583,9 +664,13 @@ class MainWindow(QMainWindow):
             self._draw(force=True)
 
     def _ask_model(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, f"Load a {self.mode} model folder")
+        folder = QFileDialog.getExistingDirectory(self, f"Load a {self.mode} model folder", str(self.models_dir()))
         if folder:
             self.load_model_folder(folder)
+
+    def models_dir(self) -> Path:
+        """Where "Load model…" opens: assets/models (the shipped models), not the working directory."""
+        return Path((self.model_roots or [SHIPPED_MODELS])[0])
 
     def load_model_folder(self, folder) -> bool:
         """Load a model folder for the current mode; a wrong or damaged folder is explained in the window."""
@@ -660,7 +745,7 @@ class MainWindow(QMainWindow):
         quiet = self.last_snapshot is not None and self.is_quiet(self.last_snapshot)
         if not force and quiet and self.ticks % QUIET_EVERY:
             return
-        heavy = force or quiet or self.ticks % HEAVY_EVERY == 0
+        heavy = force or self.ticks % (QUIET_HEAVY_EVERY if quiet else HEAVY_EVERY) == 0
         t = time.perf_counter()
         snap = self.state.snapshot(self.layer)
         if self.mode == "speech":
@@ -677,10 +762,32 @@ class MainWindow(QMainWindow):
             self.unit_lines.update_from(snap)
         if force or self.redraws % SATURATION_EVERY == 0:
             self.saturation.update_from(snap)
+        self._show_drops(snap)
         self.last_snapshot = snap
         self.redraws += 1
         self.draw_ms = 0.9 * self.draw_ms + 0.1 * (time.perf_counter() - t) * 1000.0
         self._update_status(snap)
+
+    def _show_drops(self, snap: Snapshot) -> None:
+        """A banner while input is being dropped (and DROP_BANNER_S after the last drop)."""
+        c = snap.counters
+        seen = (c.dropped_audio_blocks, c.dropped_video_frames)
+        if seen != self._drops_seen:
+            grew = seen[0] > self._drops_seen[0] or seen[1] > self._drops_seen[1]
+            self._drop_shown_at = time.monotonic() if grew else None
+            self._drops_seen = seen
+            if self.mode == "speech":
+                lost_s = c.dropped_audio_blocks * src.BLOCK_MS / 1000
+                text = (f"⚠ {c.dropped_audio_blocks} audio blocks ({lost_s:.1f} s) were dropped: the computer was "
+                        f"too busy; words in that stretch may be missed")
+            else:
+                text = (f"⚠ {c.dropped_video_frames} video frames were dropped: the hand tracker is slower than "
+                        f"the video; gestures are read from fewer frames")
+            if self._drop_shown_at is not None:
+                self.drop_label.setText(text)
+        visible = self._drop_shown_at is not None and time.monotonic() - self._drop_shown_at < DROP_BANNER_S
+        if visible != self.drop_label.isVisible():
+            self.drop_label.setVisible(visible)
 
     def _update_status(self, snap: Snapshot | None) -> None:
         parts = []

@@ -229,6 +229,40 @@ def list_cameras() -> list[QCameraDevice]:
 
 NO_MICROPHONE = ("No microphone found: no audio server is running, or it has no input device. "
                  "You can still play a WAV, FLAC or MP3 file.")
+NO_AUDIO_SERVER = ("No microphone found: no audio server (PulseAudio or PipeWire) is running. Start one, then "
+                   "press “Restart”. You can still play a WAV, FLAC or MP3 file.")
+LATE_AUDIO_SERVER = ("An audio server is running now, but it started after LSTM Vault, and Qt only looks for one "
+                     "at start-up: close and reopen the app to use its microphones.")
+
+
+def audio_server_socket() -> str | None:
+    """The PulseAudio-protocol socket (PulseAudio, or PipeWire's pipewire-pulse) this process would use."""
+    import os
+    server = os.environ.get("PULSE_SERVER", "")
+    if server.startswith("unix:"):
+        return server[5:]
+    if server:
+        return None          # a TCP server: not probed
+    run = os.environ.get("XDG_RUNTIME_DIR") or f"/run/user/{os.getuid()}"
+    return os.path.join(run, "pulse", "native")
+
+
+def audio_server_running() -> bool | None:
+    """True when an audio server answers on its socket now, False when none does, None when unknown
+    (a TCP server). A plain socket probe: it does not touch Qt's audio backend."""
+    import socket
+    path = audio_server_socket()
+    if path is None:
+        return None
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.settimeout(0.2)
+        try:
+            sock.connect(path)
+        except OSError:
+            return False
+    return True
+
+
 NO_CAMERA = "No camera found. You can still play an MP4/AVI video or a folder of images."
 
 

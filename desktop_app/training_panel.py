@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QMessageBox,
     QProgressBar,
     QPushButton,
     QSpinBox,
@@ -109,6 +110,7 @@ class TrainingPanel(QWidget):
         self.window = window
         self.dataset_root = dataset_root
         self.worker: TrainingWorker | None = None
+        self._no_validation = False
         self.result: dict | None = None
         self.history: list[dict] = []
         self.task = ""
@@ -267,7 +269,10 @@ class TrainingPanel(QWidget):
         if not root:
             self._fail("Training needs a dataset: choose its folder above")
             return False
+        if out is not None and (Path(out) / "model.json").exists() and not self.confirm_overwrite(Path(out)):
+            return False
         self.error_label.hide()
+        self._no_validation = False
         self.task = self.window.mode
         self.result, self.history = None, []
         for c in self.curves.values():
@@ -282,7 +287,7 @@ class TrainingPanel(QWidget):
         self.worker = TrainingWorker(self.task, Path(root), out, self.config())
         self.worker.epoch_done.connect(self._on_epoch)
         self.worker.batch_done.connect(self._on_batch)
-        self.worker.message.connect(self.status_label.setText)
+        self.worker.message.connect(self._on_message)
         self.worker.finished_training.connect(self._on_finished)
         self.worker.failed.connect(self._on_failed)
         self.worker.finished.connect(self._thread_ended)
@@ -291,6 +296,20 @@ class TrainingPanel(QWidget):
         self.cancel_button.setEnabled(True)
         self.worker.start()
         return True
+
+    def confirm_overwrite(self, out: Path) -> bool:
+        """Ask before a second Train replaces the model already in ``out`` (tests replace this method)."""
+        answer = QMessageBox.question(self, "Replace the model?",
+                                      f"{out} already holds a trained model. Train again and replace it?",
+                                      QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+                                      QMessageBox.StandardButton.No)
+        return answer == QMessageBox.StandardButton.Yes
+
+    def _on_message(self, text: str) -> None:
+        # the split line reads "N train / 0 validation; ..." when no take can be held out
+        if " 0 validation" in text or text.startswith("no validation"):
+            self._no_validation = True
+        self.status_label.setText(text)
 
     def cancel(self) -> None:
         if self.worker is not None:
@@ -312,6 +331,12 @@ class TrainingPanel(QWidget):
         for key, curve in self.curves.items():
             curve.setData(x, np.array([h[key] for h in self.history], float))
         self.progress.setValue(int(1000 * r["epoch"] / max(1, r["epochs"])))
+        if not r.get("validated", True) or self._no_validation:
+            # no validation split: the "validation" figures would be training figures (issue 16)
+            self.eta_label.setText(f"epoch {r['epoch']}/{r['epochs']}   no validation split: "
+                                   f"training accuracy {r.get('train_acc', 0.0) * 100:.1f}%   "
+                                   f"ETA ≤ {format_duration(r['eta_s'])}")
+            return
         self.eta_label.setText(f"epoch {r['epoch']}/{r['epochs']}   validation {r['val_acc'] * 100:.1f}% "
                                f"(best {r['best_val_acc'] * 100:.1f}%)   ETA ≤ {format_duration(r['eta_s'])} "
                                f"(early stopping may end sooner)")
@@ -323,8 +348,13 @@ class TrainingPanel(QWidget):
             return
         self.progress.setValue(1000)
         v = result["validation"]
-        self.eta_label.setText(f"done in {format_duration(result['seconds'])}: {result['epochs_run']} epochs, best "
-                               f"validation accuracy {result['best_val_acc'] * 100:.1f}%")
+        if self._no_validation or not v.get("n", 0):
+            self.eta_label.setText(f"done in {format_duration(result['seconds'])}: {result['epochs_run']} epochs; "
+                                   f"no validation split, so no validation accuracy: record takes from a second "
+                                   f"speaker (or session) to measure one")
+        else:
+            self.eta_label.setText(f"done in {format_duration(result['seconds'])}: {result['epochs_run']} epochs, "
+                                   f"best validation accuracy {result['best_val_acc'] * 100:.1f}%")
         self.status_label.setText(f"saved {result['model_dir']}")
         self.split_label.setText(f"Validation: {v.get('n', 0)} examples, split {v.get('split', '')}")
         self.show_confusion(v)

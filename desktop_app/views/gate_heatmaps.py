@@ -14,6 +14,7 @@ from .time_window import cache_axis, colour_lut, make_time_plot, scroll_to, set_
 
 GATE_TITLES = {"i": "i input", "f": "f forget", "g": "g candidate", "o": "o output", "c": "c cell", "h": "h hidden"}
 SIGMOID = ("i", "f", "o")
+HOVER_HINT = "hover a cell: unit, time, value · click to plot a unit"
 
 
 class GateHeatmapView(QWidget):
@@ -21,7 +22,7 @@ class GateHeatmapView(QWidget):
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        self.readout = QLabel("hover a cell: unit, time, value · click to plot a unit")
+        self.readout = QLabel(HOVER_HINT)
         self.readout.setStyleSheet("color: #a0aec0;")
         self.canvas = pg.GraphicsLayoutWidget()
         self.canvas.ci.layout.setSpacing(2)
@@ -31,6 +32,7 @@ class GateHeatmapView(QWidget):
         lay.addWidget(self.canvas, 1)
         # images go to pyqtgraph as uint8 through these fixed LUTs (levels applied here, see update_from)
         seq, div = colour_lut("viridis"), colour_lut("CET-D1")
+        self.colour_bars: dict[str, pg.ColorBarItem] = {}   # one colour scale per gate (c: its own range)
         self.plots: dict[str, pg.PlotItem] = {}
         self.images: dict[str, pg.ImageItem] = {}
         self.data: dict[str, np.ndarray] = {}     # the (frames, units) arrays shown, for hover readout
@@ -48,13 +50,21 @@ class GateHeatmapView(QWidget):
             if k:
                 plot.setXLink(self.plots[GATES[0]])
             self.canvas.addItem(plot, row=k, col=0)
+            scale = pg.ColorBarItem(values=(0.0, 1.0) if g in SIGMOID else (-1.0, 1.0), width=10,
+                                    colorMap=pg.colormap.get("viridis" if g in SIGMOID else "CET-D1"),
+                                    interactive=False, rounding=0.01)
+            scale.getAxis("right").setWidth(34)
+            self.canvas.addItem(scale, row=k, col=1)
+            self.colour_bars[g] = scale
             self.plots[g] = plot
             self.images[g] = img
         self.plots["h"].setLabel("bottom", "stream time", units="s")
         self.canvas.scene().sigMouseMoved.connect(self._hover)
         self.canvas.scene().sigMouseClicked.connect(self._click)
         self.hover_text = ""
+        self._hover_pos = None         # scene position of the mouse over the heatmaps, for re-describing
         self._drawn_key = None
+        self._cell_scale = 1.0         # the c colour scale's shown limit
 
     @property
     def master(self) -> pg.PlotItem:
@@ -66,11 +76,19 @@ class GateHeatmapView(QWidget):
             img.clear()
         self.data = {}
         self._drawn_key = None
+        self._forget_hover()
+
+    def _forget_hover(self) -> None:
+        self.hover_text = ""
+        self._hover_pos = None
+        self.readout.setText(HOVER_HINT)
+        QToolTip.hideText()
 
     def update_from(self, snap: Snapshot) -> None:
         self.t0_s = snap.frames_t0_s
         self.frame_rate_hz = snap.frame_rate_hz
         scroll_to(self.master, snap.now_s)         # the other plots follow through their x-link
+        self._refresh_hover()
         # the snapshot copies its arrays: new arrays with the same first frame, length and newest row are
         # the same data (nothing ran since), so nothing needs re-rendering
         key = {g: (v.shape, snap.frames_t0_s, v[-1].tobytes()) for g, v in snap.gates.items() if v.shape[0]}
@@ -90,6 +108,9 @@ class GateHeatmapView(QWidget):
                 m = m if np.isfinite(m) else self.cell_limit
                 self.cell_limit = max(1.0, m if m > self.cell_limit else 0.95 * self.cell_limit + 0.05 * m)
                 levels = (-self.cell_limit, self.cell_limit)
+                if abs(self.cell_limit - self._cell_scale) > 0.02 * self._cell_scale:
+                    self._cell_scale = self.cell_limit
+                    self.colour_bars["c"].setLevels(levels)
             else:
                 levels = (-1.0, 1.0)
             img = self.images[g]
@@ -148,12 +169,33 @@ class GateHeatmapView(QWidget):
         return None
 
     def _hover(self, scene_pos) -> None:
+        self._hover_pos = scene_pos
         hit = self._locate(scene_pos)
         text = self.describe(hit[0], hit[1].x(), hit[1].y()) if hit else ""
         self.hover_text = text
-        self.readout.setText(text or "hover a cell: unit, time, value · click to plot a unit")
+        self.readout.setText(text or HOVER_HINT)
         if text:
             QToolTip.showText(self.canvas.mapToGlobal(self.canvas.mapFromScene(scene_pos)), text, self.canvas)
+        else:
+            QToolTip.hideText()
+
+    def _refresh_hover(self) -> None:
+        """The view scrolled: the cell under a still mouse is another one (or none: its tooltip goes)."""
+        if self._hover_pos is None or not self.hover_text:
+            return
+        if not self.canvas.underMouse():
+            self._forget_hover()
+            return
+        hit = self._locate(self._hover_pos)
+        text = self.describe(hit[0], hit[1].x(), hit[1].y()) if hit else ""
+        if not text:
+            self._forget_hover()
+        elif text != self.hover_text:
+            self.hover_text = text
+            self.readout.setText(text)
+            if QToolTip.isVisible():
+                QToolTip.showText(self.canvas.mapToGlobal(self.canvas.mapFromScene(self._hover_pos)), text,
+                                  self.canvas)
 
     def _click(self, ev) -> None:
         hit = self._locate(ev.scenePos())

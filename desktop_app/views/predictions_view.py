@@ -71,8 +71,15 @@ class PredictionsView(QWidget):
             if self.state != "message":
                 self.set_message("nothing recognised")
             return
-        order = np.argsort(p)[::-1][:TOP_K]
-        self.top = [(snap.labels[j], float(p[j])) for j in order]
+        recent = snap.events[-1] if snap.events else None
+        shown_event = recent is not None and snap.now_s - recent.end_s <= SHOW_EVENT_S
+        if shown_event:
+            # headline and bars from one source (issue 16: "4 94%" next to bars of the frame after the word,
+            # "unknown / noise 71 %"): while a recognised word is the headline, the bars show that decision
+            self.top = [(recent.label, float(recent.confidence))]
+        else:
+            order = np.argsort(p)[::-1][:TOP_K]
+            self.top = [(snap.labels[j], float(p[j])) for j in order]
         # QProgressBar.setValue repaints the bar synchronously; with updates off it does not, and turning
         # them back on queues one ordinary repaint of the panel for the next paint event
         self.setUpdatesEnabled(False)
@@ -89,8 +96,7 @@ class PredictionsView(QWidget):
                     bar.pct.setText("")
         finally:
             self.setUpdatesEnabled(True)
-        recent = snap.events[-1] if snap.events else None
-        if recent is not None and snap.now_s - recent.end_s <= SHOW_EVENT_S:
+        if shown_event:
             self.state = "recognised"
             self._headline(f"{display_label(recent.label)}  {recent.confidence:.0%}", "#68d391")
         elif snap.active:

@@ -13,6 +13,8 @@ from .gate_heatmaps import GATE_TITLES
 from .time_window import make_time_plot, scroll_to
 
 MAX_LINES = 8
+# eight distinct colours, readable on the dark theme (Okabe-Ito plus two): each unit line has its own
+LINE_COLOURS = ("#e69f00", "#56b4e9", "#009e73", "#f0e442", "#0072b2", "#d55e00", "#cc79a7", "#ffffff")
 
 
 def parse_units(text: str, n_units: int | None = None) -> list[int]:
@@ -46,8 +48,7 @@ class UnitLinesView(QWidget):
         self.plot = self.plot_widget.getPlotItem()
         self.plot.setLabel("bottom", "stream time", units="s")
         self.legend = self.plot.addLegend(offset=(-4, 4), labelTextSize="8pt", brush=pg.mkBrush(20, 22, 26, 200))
-        self.curves = [self.plot.plot(pen=pg.mkPen(pg.intColor(k, MAX_LINES, sat=200), width=2))
-                       for k in range(MAX_LINES)]
+        self.curves = [self.plot.plot(pen=pg.mkPen(LINE_COLOURS[k], width=2)) for k in range(MAX_LINES)]
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addLayout(top)
@@ -95,6 +96,13 @@ class UnitLinesView(QWidget):
         self._drawn_key = None
         if self._last_snap is not None:
             self.update_from(self._last_snap)
+
+    def clear(self) -> None:
+        """Forget the last stream's lines (a mode or model switch)."""
+        self._last_snap = None
+        self._drawn_key = None
+        for curve in self.curves:
+            curve.setData([], [])
 
     def update_from(self, snap: Snapshot) -> None:
         self._last_snap = snap
