@@ -76,3 +76,6 @@ def _load_builtin() -> None:
     if "landmarks" not in _REGISTRY:
         from recognizers.frontends.landmarks import LandmarkConfig, StreamingLandmarks
         register_frontend("landmarks", FrontendKind(LandmarkConfig.from_json, StreamingLandmarks))
+    if "mfcc" not in _REGISTRY:
+        from recognizers.frontends.mfcc import MfccConfig, StreamingMfcc
+        register_frontend("mfcc", FrontendKind(MfccConfig.from_json, StreamingMfcc))
