@@ -180,7 +180,7 @@ class InsightController:
         self.worker: ExplainWorker | None = None
         self.gradients_window = None
         window.transcript.event_clicked.connect(self.explain_event)
-        self.panel.add_units.connect(self._add_units)
+        self.panel.add_units.connect(self.add_units)
         bar = QToolBar("Insight", window)
         bar.setObjectName("insight_toolbar")
         self.why_action = bar.addAction("Why an LSTM?", self.open_gradients)
@@ -215,7 +215,8 @@ class InsightController:
         self.worker.start()
         return True
 
-    def _add_units(self, units: list[int]) -> None:
+    def add_units(self, units: list[int]) -> None:
+        """Put ``units`` (of the selected layer) on the unit lines, before the ones already there."""
         from .views.unit_lines import MAX_LINES
         lines = self.window.unit_lines      # the explained units first: the view draws at most MAX_LINES
         lines.set_units(list(dict.fromkeys(units + list(lines.units)))[:MAX_LINES])

@@ -21,7 +21,8 @@ EXPLANATION = (
     "through time to the step where the symbol was seen. In the plain tanh RNN that signal is multiplied by "
     "the recurrent weights and the tanh slope at every step, so it shrinks geometrically: the log plot of "
     "gradient against lag falls in a straight line, and by the symbol it is too small to learn from, so the "
-    "RNN stays near chance (25 %). The LSTM carries its memory in the cell state, updated by adding, and "
+    "RNN stays near chance (25 %) or, at best, learns to tell a few symbols apart. The LSTM carries its "
+    "memory in the cell state, updated by adding, and "
     "scaled only by the forget gate: where the forget gate sits near 1 (bottom right) the error passes back "
     "almost unchanged, the gradient curve stays flat, and the LSTM learns the task.")
 
@@ -84,6 +85,7 @@ class GradientsPanel(QWidget):
         self.grad_plot = self._plot(1, 0, "gradient reaching each earlier step (BPTT)", "lag (steps back)",
                                     "‖∂loss/∂h‖")
         self.grad_plot.setLogMode(y=True)
+        self.grad_plot.getAxis("left").enableAutoSIPrefix(False)
         self.forget_plot = self._plot(1, 1, "LSTM forget gate over the delay", "step", "mean f")
         self.forget_plot.setYRange(0, 1.02, padding=0)
         self.curves = {
@@ -158,7 +160,8 @@ class GradientsPanel(QWidget):
 
     def _progress(self, p) -> None:
         for k in ("rnn", "lstm"):
-            self._loss[k].append(p.loss[k])
+            if k in p.loss:         # a net that has learnt the task stops training
+                self._loss[k].append(p.loss[k])
             if p.accuracy is not None:
                 self._acc[k].append((p.step, p.accuracy[k]))
         if p.step % 10 == 0 or p.accuracy is not None:     # redraw at a modest rate, not per step

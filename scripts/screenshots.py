@@ -4,7 +4,9 @@
 
 Speech: three FSDD digits ("3 7 1") played as if live; gesture: MediaPipe's hand landmarker test video;
 recorder: the Record & train dock recording takes while the digits play, and the Train tab after training
-a small model on FSDD digits imported into a throw-away dataset (``--only recorder`` makes just these).
+a small model on FSDD digits imported into a throw-away dataset (``--only recorder`` makes just these);
+insight: the explanation of the second digit (clicked in the transcript) and the "Why an LSTM?" panel at
+delay 50 after it has trained (``--only insight``).
 Uses a throw-away settings file, so your own remembered sources and models are not touched.
 """
 from __future__ import annotations
@@ -42,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--model-speech")
     ap.add_argument("--model-gesture")
     ap.add_argument("--out", default=str(REPO / "docs"))
-    ap.add_argument("--only", choices=("live", "recorder"), help="make only these screenshots")
+    ap.add_argument("--only", choices=("live", "recorder", "insight"), help="make only these screenshots")
     args = ap.parse_args(argv)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -59,9 +61,11 @@ def main(argv: list[str] | None = None) -> int:
     w.resize(*SIZE)
     w.show()
     w.unit_lines.set_units([0, 5, 9, 17])
-    if args.only != "recorder":
+    if args.only in (None, "live"):
         live_shots(app, w, out, tmp)
-    if args.only != "live":
+    if args.only in (None, "insight"):
+        insight_shots(app, w, out, tmp)
+    if args.only in (None, "recorder"):
         recorder_shots(app, w, out, tmp)
     if w.errors:
         print("errors shown in the window:", *w.errors, sep="\n  ")
@@ -86,6 +90,32 @@ def live_shots(app, w, out: Path, tmp: Path) -> None:
     w.grab().save(str(out / "screenshot-gesture.png"))
     print(f"gesture: {w.camera.hands_drawn} hand(s) drawn, events {[e.label for e in w.transcript.events]} -> "
           f"{out / 'screenshot-gesture.png'}")
+
+
+def insight_shots(app, w, out: Path, tmp: Path) -> None:
+    # explain: play the digits, click the second recognised one, grab once its explanation is drawn
+    w.set_mode("speech")
+    w.use_file(digits_file(tmp))
+    process_events_until(app, 12, lambda: len(w.transcript.events) >= 3 or "played to its end" in w.notice_label.text())
+    events = w.transcript.events
+    panel = w.insight.panel
+    if events:
+        w.insight.explain_event(events[min(1, len(events) - 1)])
+        process_events_until(app, 60, lambda: panel.explanation is not None or "cannot" in panel.title.text())
+        w.insight.add_units(list(panel.units[:4]))
+        process_events_until(app, 0.3)
+    w.grab().save(str(out / "screenshot-explain.png"))
+    print(f"explain: {panel.title.text()!r} -> {out / 'screenshot-explain.png'}")
+    w.insight.dock.hide()
+
+    # "Why an LSTM?" at delay 50, after both networks have trained
+    g = w.insight.open_gradients()
+    g.resize(1300, 860)
+    process_events_until(app, 300, lambda: g.report is not None)
+    process_events_until(app, 0.3)
+    g.grab().save(str(out / "screenshot-gradients.png"))
+    print(f"gradients: {g.status.text()!r} -> {out / 'screenshot-gradients.png'}")
+    g.close()
 
 
 def recorder_shots(app, w, out: Path, tmp: Path) -> None:

@@ -45,7 +45,7 @@ def _add_gradients(sub):
     p.add_argument("--delay", type=int, default=50, help="steps of noise between the symbol and the answer")
     p.add_argument("--json", action="store_true", help='print {"lags", "rnn", "lstm", "accuracy", ...}')
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--steps", type=int, default=3000, help="most optimiser steps per network")
+    p.add_argument("--steps", type=int, default=1500, help="most optimiser steps per network")
     p.add_argument("--threads", type=int, default=1)
 
 
@@ -64,7 +64,9 @@ def run_gradients_cmd(args) -> int:
         return 0
     print(f"delay {r.delay}: {r.steps_trained} steps in {r.seconds:.1f} s")
     for k in ("rnn", "lstm"):
-        print(f"  {k:<4} accuracy {r.accuracy[k] * 100:5.1f} %  gradient {r.delay} steps back is "
+        learnt = r.steps_to_learn.get(k)
+        print(f"  {k:<4} accuracy {r.accuracy[k] * 100:5.1f} % "
+              f"({f'learnt in {learnt} steps' if learnt else 'not learnt'}); gradient {r.delay} steps back is "
               f"{r.decay(k):.3g}x smaller than at the answer (at init {r.decay(k, False):.3g}x)")
     f = r.forget_gate_trained
     print(f"  LSTM forget gate over the delay (trained): mean {sum(f) / len(f):.3f}, min {min(f):.3f}")

@@ -208,8 +208,12 @@ def explain_features(model: LoadedModel, features: np.ndarray, baseline_features
 
 
 def _double_copy(net):
-    import copy
-    net64 = copy.deepcopy(net).double().cpu()
+    """A float64 CPU copy from the weights alone (the live network may hold packed-weight caches that do not
+    copy)."""
+    from recognizers.nn.classifier import SequenceClassifier
+    net64 = SequenceClassifier(net.arch, net.feature_mean.cpu().numpy(), net.feature_std.cpu().numpy())
+    net64.load_state_dict({k: v.detach().cpu() for k, v in net.state_dict().items()})
+    net64 = net64.double()
     net64.eval()
     for p in net64.parameters():
         p.requires_grad_(False)
