@@ -71,3 +71,41 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+def report_counters(window, train_data: str = "") -> None:
+    """Print the window's counters as one JSON line a second (``lstm-vault bench``'s app_* keys read them
+    from the real app's stdout). With ``train_data`` (a dataset folder) a training run is started in the
+    app's Train tab first, the way a user starts one, with one thread and many epochs."""
+    from PySide6.QtCore import QTimer
+
+    def tick() -> None:
+        snap = window.last_snapshot
+        c = snap.counters if snap is not None else None
+        training = window.dataset_dock.training
+        print(json.dumps({"counters": True, "mode": window.mode,
+                           "dropped_audio_blocks": c.dropped_audio_blocks if c else 0,
+                           "dropped_video_frames": c.dropped_video_frames if c else 0,
+                           "frames_run": c.frames_run if c else 0, "redraws": window.redraws,
+                           "training": training.running, "drop_banner": window.drop_label.isVisible(),
+                           "width": window.width(), "height": window.height()}), flush=True)
+
+    def start_training() -> None:
+        dock = window.dataset_dock
+        dock.show()
+        dock.set_dataset(train_data)
+        panel = dock.training
+        panel.epochs_spin.setValue(1000)
+        panel.patience_spin.setValue(1000)
+        panel.threads_spin.setValue(1)
+        panel.out_edit.setText(str(Path(tempfile.mkdtemp(prefix="lstm-vault-bench-train-")) / "model"))
+        panel.confirm_overwrite = lambda _out: True
+        print(json.dumps({"training_started": panel.start()}), flush=True)
+
+    if train_data:
+        QTimer.singleShot(0, start_training)
+    timer = QTimer(window)
+    timer.setInterval(1000)
+    timer.timeout.connect(tick)
+    timer.start()
+    window._bench_counter_timer = timer

@@ -75,6 +75,9 @@ def main(argv: list[str] | None = None) -> int:
     if os.environ.get("LSTM_VAULT_REPORT_SHOWN"):   # for `lstm-vault bench` (startup_s)
         from PySide6.QtCore import QTimer
         QTimer.singleShot(0, lambda: print("lstm-vault: window shown", flush=True))
+    if os.environ.get("LSTM_VAULT_REPORT_COUNTERS"):  # for `lstm-vault bench` (app_* keys, recognizers.bench.app)
+        from .bench_probe import report_counters
+        report_counters(window, os.environ.get("LSTM_VAULT_BENCH_TRAIN", ""))
     return int(app.exec())
 
 

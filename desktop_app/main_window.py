@@ -58,9 +58,9 @@ SATURATION_EVERY = 6        # the saturation summary redraws at 5 Hz: it changes
 # What a redraw costs is pyqtgraph painting, so the heavy views (six heatmaps, spectrogram, unit lines) are
 # drawn at a lower rate than the waveform and the top-5 bars, and everything slows down while nothing is
 # heard (issue 16: the app took 100-160 % of a core listening to silence).
-HEAVY_EVERY = 2             # heatmaps, spectrogram, unit lines: 15 Hz while something is heard
-QUIET_EVERY = 6             # every view at 5 Hz while the input is quiet (VAD not active, low level)
-QUIET_HEAVY_EVERY = 24      # ... and the heavy views at 1.25 Hz (they show the last thing heard)
+HEAVY_EVERY = 3             # heatmaps, spectrogram, unit lines: 10 Hz while something is heard
+QUIET_EVERY = 10            # every view at 3 Hz while the input is quiet (VAD not active, low level)
+QUIET_HEAVY_EVERY = 30      # ... and the heavy views at 1 Hz (they show the last thing heard)
 QUIET_DB = -50.0            # input level below which (with the VAD idle) the stream counts as quiet
 QUIET_AFTER_S = 0.6
 DROP_BANNER_S = 8.0         # the dropped-input banner stays this long after the last drop         # ... for this long

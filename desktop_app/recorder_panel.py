@@ -192,6 +192,8 @@ class RecorderPanel(QWidget):
         self.saver = BackgroundSaver(writer)
         self.session = RecordingSession(settings, self._stream_rate(), self.saver.submit)
         self.saved = []
+        # "Saved takes" lists this recording's takes only: old "nothing was heard" rows do not mix in (issue 16)
+        self.log.clear()
         session = self.session
         tap = (session.push_audio if w.mode == "speech"
                else (lambda frame, rgb: session.push_frame(frame, rgb)))

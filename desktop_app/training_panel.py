@@ -356,8 +356,11 @@ class TrainingPanel(QWidget):
             self.eta_label.setText(f"done in {format_duration(result['seconds'])}: {result['epochs_run']} epochs, "
                                    f"best validation accuracy {result['best_val_acc'] * 100:.1f}%")
         self.status_label.setText(f"saved {result['model_dir']}")
-        self.split_label.setText(f"Validation: {v.get('n', 0)} examples, split {v.get('split', '')}")
-        self.show_confusion(v)
+        if v.get("n", 0):
+            self.split_label.setText(f"Validation: {v.get('n', 0)} examples, split {v.get('split', '')}")
+            self.show_confusion(v)
+        else:
+            self.split_label.setText("No validation split: every take trained, so there is no confusion matrix")
         self.use_button.setEnabled(True)
         self.model_ready.emit(result["model_dir"])
 

@@ -8,6 +8,9 @@ from PySide6.QtWidgets import QGridLayout, QLabel, QProgressBar, QVBoxLayout, QW
 from ..live_state import Snapshot
 
 TOP_K = 5
+NO_WORD_HINT = ("heard speech but no word: say digits with short pauses, "
+                "or pick digits-connected-en for digits said in one breath")
+SHOW_HINT_S = 4.0           # how long that hint stays
 SHOW_EVENT_S = 1.5          # how long a recognised word stays as the headline
 
 
@@ -22,6 +25,7 @@ class PredictionsView(QWidget):
         self.headline.setObjectName("headline")
         self.headline.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.headline.setMinimumHeight(44)
+        self.headline.setWordWrap(True)
         grid = QGridLayout()
         grid.setVerticalSpacing(2)
         self.names: list[QLabel] = []
@@ -47,6 +51,9 @@ class PredictionsView(QWidget):
         lay.addWidget(self.headline)
         lay.addLayout(grid)
         self.state = "nothing"
+        self.run_start_s: float | None = None     # start of the speech run now heard (VAD active)
+        self.no_word_at_s: float | None = None    # a run ended with no word taken from it
+        self.no_word_run_s = 0.0
         self.top: list[tuple[str, float]] = []
         self.set_message("nothing recognised")
 
@@ -58,6 +65,25 @@ class PredictionsView(QWidget):
             name.setText("")
             bar.setValue(0)
             bar.pct.setText("")
+
+    def _track_runs(self, snap: Snapshot, recent) -> None:
+        """Speech the VAD heard that gave no word is said on screen, never silent (issue 16, item 8: digits
+        said in one breath are one long run the isolated-word model takes nothing from)."""
+        if not snap.sample_rate_hz:
+            return
+        if snap.active:
+            if self.run_start_s is None or snap.now_s < self.run_start_s:
+                self.run_start_s = snap.now_s
+                self.no_word_at_s = None
+            return
+        if self.run_start_s is not None:
+            took_word = recent is not None and recent.end_s >= self.run_start_s - 0.5
+            self.no_word_at_s = None if took_word else snap.now_s
+            self.no_word_run_s = self.run_start_s
+            self.run_start_s = None
+        elif (self.no_word_at_s is not None and recent is not None
+              and recent.end_s >= self.no_word_run_s - 0.5):
+            self.no_word_at_s = None          # the word was decided a moment after the run ended
 
     def _headline(self, text: str, colour: str) -> None:
         self.headline.setText(text)
@@ -73,6 +99,7 @@ class PredictionsView(QWidget):
             return
         recent = snap.events[-1] if snap.events else None
         shown_event = recent is not None and snap.now_s - recent.end_s <= SHOW_EVENT_S
+        self._track_runs(snap, recent)
         if shown_event:
             # headline and bars from one source (issue 16: "4 94%" next to bars of the frame after the word,
             # "unknown / noise 71 %"): while a recognised word is the headline, the bars show that decision
@@ -99,6 +126,9 @@ class PredictionsView(QWidget):
         if shown_event:
             self.state = "recognised"
             self._headline(f"{display_label(recent.label)}  {recent.confidence:.0%}", "#68d391")
+        elif self.no_word_at_s is not None and 0 <= snap.now_s - self.no_word_at_s <= SHOW_HINT_S:
+            self.state = "no word"
+            self._headline(NO_WORD_HINT, "#f6ad55")
         elif snap.active:
             self.state = "active"
             self._headline("hearing something…" if snap.sample_rate_hz else "gesture in progress…", "#f6e05e")
