@@ -52,7 +52,9 @@ class VideoFile:
             raise VaultError(f"{self.path}: no such video file")
         if self.path.stat().st_size == 0:
             raise VaultError(f"{self.path}: empty video file")
-        cap = cv2.VideoCapture(str(self.path))
+        from recognizers.io.quiet import native_stderr_silenced
+        with native_stderr_silenced():   # FFmpeg's "[mov,mp4 @ 0x...] moov atom not found" around our one line
+            cap = cv2.VideoCapture(str(self.path))
         try:
             if not cap.isOpened():
                 raise VaultError(f"{self.path}: cannot open as a video (corrupt or unsupported format)")

@@ -489,3 +489,14 @@ def test_eval_does_not_count_a_huge_float_wav_as_a_label(tmp_path, capsys):
     assert rc == 0, err
     r = json.loads(out)
     assert len(r["errors"]) == 1 and "samples reach" in r["errors"][0]   # counted as unreadable, not "0"
+
+
+@pytest.mark.parametrize("name, model", [("bad.mp3", SPEECH), ("bad.mp4", GESTURE)])
+def test_native_decoder_warnings_do_not_surround_our_line(tmp_path, capfd, name, model):
+    """libmpg123 / FFmpeg write to fd 2 directly: capfd sees what a terminal would."""
+    p = tmp_path / name
+    p.write_bytes(b"ID3\x03\x00\x00\x00\x00\x00\x00" + np.random.default_rng(0).bytes(3000))
+    cmd = ["predict", "--model", model, p] if name.endswith("mp3") else ["gestures", "--model", model, p]
+    rc = main([str(a) for a in cmd])
+    _, err = capfd.readouterr()
+    assert_one_line_error(rc, err, name)
