@@ -91,7 +91,11 @@ def detector_cpu(tr: Transcriber, audio: np.ndarray) -> float:
 
 def compare(model: LoadedModel, data_root: Path, snrs: list[float | None], n_words: int, non_speech_minutes: float,
             block_ms: float = 10.0, seed: int = 0, log=lambda s: None) -> dict:
+    from recognizers.decoders.silero_vad import SileroVadConfig
     trs = {d: Transcriber(model, TranscriberConfig(detector=d), trace=False) for d in VAD_CHOICES}
+    # silero alone (without our spectral-shape test on its segments), for the record
+    trs["silero, no stationarity test"] = Transcriber(
+        model, TranscriberConfig(detector="silero", silero=SileroVadConfig(stationary_test=False)), trace=False)
     sr = trs["ours"].sample_rate_hz
     clips = unseen_real_clips(model, data_root, sr)
     speakers = sorted({c[2] for c in clips})

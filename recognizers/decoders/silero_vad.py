@@ -13,7 +13,9 @@ probability of the chunk holding the centre of its analysis span, so decisions l
 one chunk (32 ms), which the transcriber's hold-back covers. The segmentation follows silero's own
 ``get_speech_timestamps``: speech starts at ``threshold``, ends after ``hangover_ms`` below
 ``threshold - 0.15``; starts and ends are padded by ``pad_ms``. Length limits and utterance ends are as in
-our detector. There is no stationarity test: silero is trained to reject tones, music and noise.
+our detector. With ``stationary_test`` (default) a segment silero accepts is also put to our detector's
+spectral-shape test (:mod:`recognizers.decoders.vad`, ``min_dynamics_db``) on the same log-mel frames: silero
+alone opened words on short synthetic tones and notes (docs/vad.md).
 """
 from __future__ import annotations
 
@@ -24,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from recognizers.decoders.vad import VadSegment, VadUpdate
+from recognizers.decoders.vad import VadConfig, VadSegment, VadUpdate, VoiceActivityDetector
 from recognizers.errors import VaultError
 
 MODEL_FILE = "silero_vad.onnx"   # the 8 kHz + 16 kHz model (the "_16k" files take 16 kHz only)
@@ -95,6 +97,7 @@ class SileroVadConfig:
     min_word_ms: float = 100.0
     max_word_ms: float = 1500.0
     utterance_gap_ms: float = 600.0
+    stationary_test: bool = True    # reject accepted segments whose spectral shape does not move (our test)
 
     def frames(self, ms: float) -> int:
         return max(1, int(round(ms / self.hop_ms)))
@@ -128,6 +131,9 @@ class SileroVoiceDetector:
         self._min_len = c.frames(c.min_word_ms)
         self._max_len = c.frames(c.max_word_ms)
         self._utt_gap = c.frames(c.utterance_gap_ms)
+        # our detector, fed the same log-mel frames, only for its spectral-shape history (_dynamics)
+        self._shape = VoiceActivityDetector(VadConfig(hop_ms=c.hop_ms, max_word_ms=c.max_word_ms + 2 * c.pad_ms
+                                                      + 100.0)) if c.stationary_test else None
         self.reset()
 
     def reset(self) -> None:
@@ -144,6 +150,8 @@ class SileroVoiceDetector:
         self._quiet_run = 0
         self._last_word_end: int | None = None
         self._in_utterance = False
+        if self._shape is not None:
+            self._shape.reset()
 
     @property
     def active(self) -> bool:
@@ -173,6 +181,8 @@ class SileroVoiceDetector:
         frames = np.asarray(frames)
         if frames.ndim == 2:
             self.frame += frames.shape[0]
+            if self._shape is not None and frames.shape[0]:
+                self._shape.push(frames)
         while self._decided < self.frame:
             p = self._frame_prob(self._decided)
             if p is None:
@@ -213,7 +223,7 @@ class SileroVoiceDetector:
             elif t - self._last_active >= self._hang:
                 end = min(self._last_active + self._pad, t)
                 ok = end - self._start + 1 >= self._min_len
-                upd.segments.append(VadSegment(self._start, end, t, ok, "" if ok else "too short"))
+                upd.segments.append(self._checked(VadSegment(self._start, end, t, ok, "" if ok else "too short")))
                 self.state = self.SILENCE
                 self._last_word_end = end
                 self._recent.clear()
@@ -222,6 +232,14 @@ class SileroVoiceDetector:
             if self._quiet_run >= self._hang:
                 self.state = self.SILENCE
                 self._recent.clear()
+
+    def _checked(self, seg: VadSegment) -> VadSegment:
+        """Our stationarity test on an accepted segment (its frames are in ``_shape``'s history)."""
+        if seg.accepted and self._shape is not None and self._shape.config.min_dynamics_db > 0:
+            seg.dynamics_db = self._shape._dynamics(seg.start_frame, seg.end_frame)
+            if seg.dynamics_db is not None and seg.dynamics_db < self._shape.config.min_dynamics_db:
+                seg.accepted, seg.reason = False, "stationary"
+        return seg
 
     def finish(self) -> VadUpdate:
         """End of stream: decide the frames still waiting for a chunk (the partial chunk is zero-padded), then
@@ -236,8 +254,9 @@ class SileroVoiceDetector:
             end = min(self._last_active + self._pad, max(self.frame - 1, self._last_active))
             n = end - self._start + 1
             ok = self._min_len <= n <= self._max_len
-            upd.segments.append(VadSegment(self._start, end, max(self.frame - 1, end), ok,
-                                           "" if ok else ("too short" if n < self._min_len else "too long")))
+            upd.segments.append(self._checked(VadSegment(self._start, end, max(self.frame - 1, end), ok,
+                                                         "" if ok else ("too short" if n < self._min_len
+                                                                        else "too long"))))
             self._last_word_end = end
         if self._in_utterance:
             upd.utterance_ends.append(self.frame)

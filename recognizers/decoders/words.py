@@ -45,7 +45,7 @@ class TranscriberConfig:
     decision_window_ms: float = 10.0  # average the probabilities over this much up to that frame
     min_confidence: float | None = None
     vad: VadConfig = field(default_factory=VadConfig)
-    detector: str = "ours"          # "ours" or "silero" (see VAD_CHOICES and docs/vad.md)
+    detector: str = "silero"        # "silero" or "ours": measured, docs/vad.md
     silero: SileroVadConfig = field(default_factory=SileroVadConfig)
 
     def to_json(self) -> dict:

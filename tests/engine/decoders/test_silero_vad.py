@@ -117,3 +117,24 @@ def test_cli_vad_option(digits, tmp_path, capsys):
     with pytest.raises(SystemExit) as exc:
         cli_main(["transcribe", "--model", str(digits.path), str(wav), "--vad", "webrtc"])
     assert exc.value.code == 2
+
+
+def test_steady_tones_are_no_words_with_the_stationarity_test():
+    """silero alone opened words on short synthetic tones (docs/vad.md); our shape test on its segments
+    rejects a steady harmonic tone of word length."""
+    from speech_sounds import harmonic_burst
+
+    from recognizers.frontends.log_mel import LogMelConfig, StreamingLogMel
+    parts = [np.zeros(SR // 2, np.float32)]
+    for d, f0, level in [(0.3, 110, 0.2), (0.5, 200, 0.05), (0.8, 330, 0.3)]:
+        parts += [harmonic_burst(d, f0, level, True), np.zeros(SR // 2, np.float32)]
+    audio = np.concatenate(parts) + 1e-3 * colored_noise(sum(p.size for p in parts), np.random.default_rng(0), 1.0)
+    fe = StreamingLogMel(LogMelConfig())
+    vad = SileroVoiceDetector(sample_rate_hz=SR, hop_length=fe.config.hop_length, span_length=fe.config.span_length)
+    segs = []
+    for s in range(0, audio.size, 320):
+        x = audio[s:s + 320].astype(np.float32)
+        vad.push_samples(x)
+        segs += vad.push(fe.push(x)).segments
+    segs += vad.finish().segments
+    assert not [g for g in segs if g.accepted], segs

@@ -130,7 +130,7 @@ def test_config_json_round_trip():
 
 
 @pytest.mark.parametrize("bad", [
-    {"type": "mfcc"},
+    {"type": "spectrogram"},       # not a registered frontend (mfcc is one now)
     {"n_mels": 0},
     {"n_mels": 1000},
     {"hop_ms": 0.0},
