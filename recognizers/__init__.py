@@ -8,5 +8,5 @@ The pipeline, by package: :mod:`recognizers.io` (files) -> :mod:`recognizers.fro
 """
 __version__ = "0.1.0"
 
-__all__ = ["bench", "cli", "data", "decoders", "errors", "events", "export", "frontends", "io", "metrics",
+__all__ = ["bench", "cli", "data", "decoders", "errors", "events", "export", "frontends", "insight", "io", "metrics",
            "model_files", "nn", "pipeline", "recognizer", "streaming", "training"]

@@ -1,6 +1,7 @@
 """Training: one loop for both modalities and the pieces around it.
 
 - :mod:`~recognizers.training.loop`: ``train()`` with grouped validation and early stopping;
+- :mod:`~recognizers.training.fit`: the optimiser step and best-epoch keeper all loops share;
 - :mod:`~recognizers.training.tasks`: the ``TaskData`` protocol and the built-in speech/gesture tasks;
 - :mod:`~recognizers.training.ctc`: connected-digit (CTC) fine-tuning;
 - :mod:`~recognizers.training.adapt`: adapting a model to one person's takes;
@@ -9,4 +10,4 @@
 - :mod:`~recognizers.training.evaluate`: accuracy and confusion on a labelled folder.
 """
 
-__all__ = ["adapt", "clip_dataset", "ctc", "distributed", "evaluate", "loop", "tasks"]
+__all__ = ["adapt", "clip_dataset", "ctc", "distributed", "evaluate", "fit", "loop", "tasks"]
