@@ -67,6 +67,7 @@ def main(argv=None) -> int:
     ap.add_argument("--model", default="", help="evaluate this fixed model on every fold instead of training")
     ap.add_argument("--init", default="", help="warm-start each fold's LSTM layers from this model "
                     "(scripts/train_warm.py)")
+    ap.add_argument("--light-aug", action="store_true", help="with --init: train_warm.py --light-aug")
     ap.add_argument("--test-data", default="", help="test on this dataset's clips of the fold's speakers (same "
                     "manifest groups; e.g. the untrimmed 1 s clips when training on trimmed ones)")
     ap.add_argument("--eval-labels", default="", help="only test clips with these labels (comma-separated)")
@@ -96,7 +97,8 @@ def main(argv=None) -> int:
             val = sorted(random.Random(100 + k).sample(train_groups, max(2, len(train_groups) // 10)))
             t0 = time.time()
             if not (model / "model.json").is_file():
-                trainer = ([sys.executable, str(REPO / "scripts" / "train_warm.py"), "--init", args.init, "--"]
+                trainer = ([sys.executable, str(REPO / "scripts" / "train_warm.py"), "--init", args.init]
+                           + (["--light-aug"] if args.light_aug else []) + ["--"]
                            if args.init else exe + ["train"])
                 subprocess.run(trainer + ["--task", "speech", "--data", str(data), "--out", str(model),
                                       "--exclude-groups", ",".join(test_groups), "--val-groups", ",".join(val)]

@@ -29,6 +29,9 @@ def main(argv=None) -> int:
     i = argv.index("--")
     ap = argparse.ArgumentParser()
     ap.add_argument("--init", required=True)
+    ap.add_argument("--light-aug", action="store_true",
+                    help="milder augmentation for already noisy crowd-sourced clips: tempo 0.85-1.2, noise on 40 %% "
+                    "of clips at 10-40 dB SNR (default: tempo 0.75-1.4, noise on 70 %% at 5-40 dB)")
     args = ap.parse_args(argv[:i])
     train_args = argv[i + 1:]
 
@@ -45,6 +48,15 @@ def main(argv=None) -> int:
         return net
 
     loop.SequenceClassifier = warm_classifier
+    light = {"tempo_range": (0.85, 1.2), "noise_prob": 0.4, "snr_db_range": (10.0, 40.0)}
+    if args.light_aug:
+        from recognizers.data import speech
+        for k, v in light.items():
+            setattr(speech.SpeechAugmentConfig, k, v)
+            speech.SpeechAugmentConfig.__dataclass_fields__[k].default = v
+        speech.SpeechAugmentConfig.__init__.__defaults__ = tuple(
+            speech.SpeechAugmentConfig.__dataclass_fields__[f].default
+            for f in speech.SpeechAugmentConfig.__dataclass_fields__)
     sys.argv = ["lstm-vault", "train"] + train_args
     rc = cli_main(["train"] + train_args)
     out = Path(train_args[train_args.index("--out") + 1])
@@ -53,8 +65,12 @@ def main(argv=None) -> int:
         meta = json.loads(meta_path.read_text())
         meta.setdefault("training", {})["init_from"] = {"model": str(args.init), "copied": "GateLSTM layers",
                                                         "script": "scripts/train_warm.py"}
-        meta["training"]["command"] = "python " + " ".join(["scripts/train_warm.py", "--init", args.init, "--"]
-                                                           + train_args)
+        if args.light_aug:
+            meta["training"]["augmentation_override"] = {k: list(v) if isinstance(v, tuple) else v
+                                                         for k, v in light.items()}
+        meta["training"]["command"] = "python " + " ".join(
+            ["scripts/train_warm.py", "--init", args.init] + (["--light-aug"] if args.light_aug else []) + ["--"]
+            + train_args)
         tmp = meta_path.with_suffix(".tmp")
         tmp.write_text(json.dumps(meta, indent=1))
         tmp.replace(meta_path)

@@ -58,7 +58,7 @@ class PocketSphinxPeer:
         config["samprate"] = RATE
         config["loglevel"] = "FATAL"
         self.decoder = pocketsphinx.Decoder(config)
-        self.decoder.set_jsgf_string("words", grammar)
+        self.decoder.add_jsgf_string("words", grammar)
         self.decoder.activate_search("words")
 
     def classify(self, samples: np.ndarray) -> str:
