@@ -20,6 +20,7 @@ import numpy as np
 import torch
 
 from recognizers.errors import ModelFileError
+from recognizers.io.paths import pid_alive
 from recognizers.io.safe_text import is_clean_text, safe_text
 from recognizers.nn.classifier import Architecture, SequenceClassifier
 
@@ -95,18 +96,6 @@ def _exchange(a: Path, b: Path) -> bool:
     raise OSError(err, os.strerror(err), str(b))
 
 
-def _pid_alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except (PermissionError, OverflowError, OSError):
-        return True
-    return True
-
-
 def recover_model_folder(folder: str | os.PathLike) -> None:
     """Repair what a killed :func:`save_model` can leave beside ``folder``.
 
@@ -124,7 +113,7 @@ def recover_model_folder(folder: str | os.PathLike) -> None:
     for p in entries:
         rest = p.name[len(folder.name) + 2:]
         parts = rest.split(".")
-        if rest.endswith(".partial") and len(parts) == 3 and parts[0].isdigit() and not _pid_alive(int(parts[0])):
+        if rest.endswith(".partial") and len(parts) == 3 and parts[0].isdigit() and not pid_alive(int(parts[0])):
             shutil.rmtree(p, ignore_errors=True)
     old = folder.with_name(f".{folder.name}.old")
     try:

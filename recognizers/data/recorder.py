@@ -32,6 +32,7 @@ from typing import Any, Callable, Iterator
 import numpy as np
 
 from recognizers.errors import VaultError
+from recognizers.io.paths import pid_alive
 
 DATASET_RATE_HZ = 16000          # speech takes are stored at this rate, mono, 16-bit
 MARGIN_MS = 150.0                # kept before and after the voiced part of a speech take
@@ -311,18 +312,6 @@ _TMP_RX = re.compile(r"^\..*\.(\d+)\.tmp(\.[A-Za-z0-9]+)?$")
 _OLD_TMP_RX = re.compile(r"^\..+\.tmp(\.[A-Za-z0-9]+)?$")
 
 
-def _pid_alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except (PermissionError, OverflowError, OSError):
-        return True
-    return True
-
-
 @dataclass
 class Recovery:
     """What :func:`recover_dataset` repaired."""
@@ -358,7 +347,7 @@ def recover_dataset(root: str | os.PathLike, stale_after_s: float = 600.0) -> Re
             name = p.name
             m = _TMP_RX.match(name)
             try:
-                if m and not _pid_alive(int(m.group(1))) or (
+                if m and not pid_alive(int(m.group(1))) or (
                         not m and _OLD_TMP_RX.match(name) and now - p.lstat().st_mtime > stale_after_s):
                     if p.is_file() or p.is_symlink():
                         p.unlink()

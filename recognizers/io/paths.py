@@ -150,3 +150,17 @@ def write_atomically(path: str | os.PathLike, write: Callable[[Path], None], wha
     with atomic_output(path, what, suffix, error) as tmp:
         write(tmp)
     return Path(path)
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether process ``pid`` may still be running (this process, or one we may not signal, counts as alive):
+    leftovers named after a writer's pid are removed only when that writer is gone."""
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError, OSError):
+        return True
+    return True
