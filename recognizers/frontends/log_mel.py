@@ -66,43 +66,48 @@ class LogMelConfig:
     def to_json(self) -> dict:
         return asdict(self)
 
+    KIND = "log-mel"                                  # for messages
+    INTEGERS = ("sample_rate_hz", "n_fft", "n_mels")   # class constants (not annotated: not fields)
+
     @classmethod
     def from_json(cls, d: dict) -> "LogMelConfig":
-        if not isinstance(d, dict) or d.get("type", "logmel") != "logmel":
-            raise ModelFileError(f"frontend type {d.get('type') if isinstance(d, dict) else d!r} is not 'logmel'")
+        own_type = cls.__dataclass_fields__["type"].default
+        if not isinstance(d, dict) or d.get("type", own_type) != own_type:
+            raise ModelFileError(f"frontend type {d.get('type') if isinstance(d, dict) else d!r} is not "
+                                 f"'{own_type}'")
         names = {f.name for f in fields(cls)}
         unknown = set(d) - names
         if unknown:
-            raise ModelFileError(f"unknown log-mel frontend settings: {sorted(unknown)}")
+            raise ModelFileError(f"unknown {cls.KIND} frontend settings: {sorted(unknown)}")
         try:
             cfg = cls(**d)
         except TypeError as exc:
-            raise ModelFileError(f"bad log-mel frontend settings: {exc}") from None
+            raise ModelFileError(f"bad {cls.KIND} frontend settings: {exc}") from None
         cfg.validate()
         return cfg
 
     def validate(self) -> None:
-        ints = ("sample_rate_hz", "n_fft", "n_mels")
+        ints = self.INTEGERS
         nums = ("win_ms", "hop_ms", "f_min_hz", "f_max_hz")
         if (not all(isinstance(getattr(self, k), int) and not isinstance(getattr(self, k), bool) for k in ints)
                 or not all(isinstance(getattr(self, k), (int, float)) and not isinstance(getattr(self, k), bool)
                            and math.isfinite(getattr(self, k)) for k in nums)):
-            raise ModelFileError(f"log-mel frontend settings of the wrong type (integers: {', '.join(ints)}; "
+            raise ModelFileError(f"{self.KIND} frontend settings of the wrong type (integers: {', '.join(ints)}; "
                                  f"numbers: {', '.join(nums)}): {self.to_json()}")
         # Bounded memory and time (docs/hostile-inputs.md): the STFT of a clip holds frames x (n_fft/2 + 1)
         # complex values, i.e. (1000 / hop_ms) x (n_fft / 2 + 1) x 8 bytes per second of audio. A 1-sample
         # hop with n_fft 8192 is 31 GB for 60 s; within these bounds it is at most 6.6 MB per second
         # (200 frames/s x 4097 bins), and every frame's window stays below 100 ms.
         if not MIN_HOP_MS <= self.hop_ms <= MAX_HOP_MS:
-            raise ModelFileError(f"log-mel hop_ms {self.hop_ms} is outside {MIN_HOP_MS}..{MAX_HOP_MS} ms")
+            raise ModelFileError(f"{self.KIND} hop_ms {self.hop_ms} is outside {MIN_HOP_MS}..{MAX_HOP_MS} ms")
         if not 0 < self.win_ms <= MAX_WIN_MS or self.n_fft > MAX_WIN_MS / 1000 * self.sample_rate_hz * 1.5:
-            raise ModelFileError(f"log-mel window {self.win_ms} ms / n_fft {self.n_fft} is longer than "
+            raise ModelFileError(f"{self.KIND} window {self.win_ms} ms / n_fft {self.n_fft} is longer than "
                                  f"{MAX_WIN_MS:.0f} ms at {self.sample_rate_hz} Hz")
         ok = (8000 <= self.sample_rate_hz <= 96000 and 1 <= self.n_mels <= 256
               and 0 < self.hop_length <= self.win_length <= self.n_fft <= 8192
               and 0 <= self.f_min_hz < self.f_max_hz <= self.sample_rate_hz / 2)
         if not ok:
-            raise ModelFileError(f"inconsistent log-mel frontend settings: {self.to_json()}")
+            raise ModelFileError(f"inconsistent {self.KIND} frontend settings: {self.to_json()}")
 
 
 class LogMel:

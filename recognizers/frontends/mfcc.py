@@ -13,87 +13,36 @@ one offline push (tested), as soon as their last sample arrives. NumPy only: no 
 """
 from __future__ import annotations
 
-import math
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass
 
 import numpy as np
 
 from recognizers.errors import ModelFileError
-from recognizers.frontends.log_mel import MAX_HOP_MS, MAX_WIN_MS, MIN_HOP_MS
+from recognizers.frontends.log_mel import LogMelConfig
 
 AMIN = 1e-10     # librosa.power_to_db's floor
 
 
 @dataclass(frozen=True)
-class MfccConfig:
-    """Settings of the MFCC frontend (``model.json`` ``frontend``); times in ms, frequencies in Hz."""
+class MfccConfig(LogMelConfig):
+    """Settings of the MFCC frontend (``model.json`` ``frontend``): the log-mel settings and bounds
+    (:class:`~recognizers.frontends.log_mel.LogMelConfig`) plus ``n_mfcc`` cepstral coefficients; times in ms,
+    frequencies in Hz."""
 
-    sample_rate_hz: int = 16000
-    win_ms: float = 25.0
-    hop_ms: float = 10.0
-    n_fft: int = 512
-    n_mels: int = 40
     n_mfcc: int = 13
-    f_min_hz: float = 20.0
-    f_max_hz: float = 4000.0
-
     type: str = "mfcc"
 
-    @property
-    def win_length(self) -> int:
-        return int(round(self.sample_rate_hz * self.win_ms / 1000))
-
-    @property
-    def hop_length(self) -> int:
-        return int(round(self.sample_rate_hz * self.hop_ms / 1000))
-
-    @property
-    def span_length(self) -> int:
-        return max(self.win_length, self.n_fft)
+    KIND = "MFCC"
+    INTEGERS = ("sample_rate_hz", "n_fft", "n_mels", "n_mfcc")
 
     @property
     def feature_size(self) -> int:
         return self.n_mfcc
 
-    @property
-    def frames_per_second(self) -> float:
-        return self.sample_rate_hz / self.hop_length
-
-    def to_json(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_json(cls, d: dict) -> "MfccConfig":
-        if not isinstance(d, dict) or d.get("type", "mfcc") != "mfcc":
-            raise ModelFileError(f"frontend type {d.get('type') if isinstance(d, dict) else d!r} is not 'mfcc'")
-        unknown = set(d) - {f.name for f in fields(cls)}
-        if unknown:
-            raise ModelFileError(f"unknown MFCC frontend settings: {sorted(unknown)}")
-        try:
-            cfg = cls(**d)
-        except TypeError as exc:
-            raise ModelFileError(f"bad MFCC frontend settings: {exc}") from None
-        cfg.validate()
-        return cfg
-
     def validate(self) -> None:
-        ints = ("sample_rate_hz", "n_fft", "n_mels", "n_mfcc")
-        nums = ("win_ms", "hop_ms", "f_min_hz", "f_max_hz")
-        if (not all(isinstance(getattr(self, k), int) and not isinstance(getattr(self, k), bool) for k in ints)
-                or not all(isinstance(getattr(self, k), (int, float)) and not isinstance(getattr(self, k), bool)
-                           and math.isfinite(getattr(self, k)) for k in nums)):
-            raise ModelFileError(f"MFCC frontend settings of the wrong type: {self.to_json()}")
-        # the log-mel frontend's bounds on memory and time (docs/hostile-inputs.md)
-        if not MIN_HOP_MS <= self.hop_ms <= MAX_HOP_MS:
-            raise ModelFileError(f"MFCC hop_ms {self.hop_ms} is outside {MIN_HOP_MS}..{MAX_HOP_MS} ms")
-        if not 0 < self.win_ms <= MAX_WIN_MS or self.n_fft > MAX_WIN_MS / 1000 * self.sample_rate_hz * 1.5:
-            raise ModelFileError(f"MFCC window {self.win_ms} ms / n_fft {self.n_fft} is longer than "
-                                 f"{MAX_WIN_MS:.0f} ms at {self.sample_rate_hz} Hz")
-        ok = (8000 <= self.sample_rate_hz <= 96000 and 1 <= self.n_mels <= 256 and 1 <= self.n_mfcc <= self.n_mels
-              and 0 < self.hop_length <= self.win_length <= self.n_fft <= 8192
-              and 0 <= self.f_min_hz < self.f_max_hz <= self.sample_rate_hz / 2)
-        if not ok:
-            raise ModelFileError(f"inconsistent MFCC frontend settings: {self.to_json()}")
+        super().validate()
+        if not 1 <= self.n_mfcc <= self.n_mels:
+            raise ModelFileError(f"inconsistent MFCC frontend settings (1 <= n_mfcc <= n_mels): {self.to_json()}")
 
 
 class StreamingMfcc:
