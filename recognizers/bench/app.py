@@ -47,7 +47,8 @@ def _quiet(cmd: list[str], env: dict, **kw) -> subprocess.Popen:
     return subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, **kw)
 
 
-def _stop(p: subprocess.Popen | None) -> None:
+def stop_process(p: subprocess.Popen | None) -> None:
+    """Terminate ``p`` (if it still runs), waiting up to 10 s before killing it."""
     if p is None or p.poll() is not None:
         return
     p.terminate()
@@ -95,7 +96,7 @@ class Desk:
 
     def stop(self) -> None:
         for p in reversed(self.procs):
-            _stop(p)
+            stop_process(p)
         self.procs = []
 
     def speech_wav(self) -> Path:
@@ -164,7 +165,7 @@ class App:
         return 100.0 * (self.cpu_s() - a) / (time.monotonic() - t)
 
     def close(self) -> None:
-        _stop(self.proc)
+        stop_process(self.proc)
 
 
 def _gesture_video(tmp: Path) -> tuple[Path, str]:

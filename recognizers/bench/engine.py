@@ -513,6 +513,7 @@ def _launch_command() -> list[str]:
 
 
 def bench_startup(b: Bench) -> None:
+    from recognizers.bench.app import stop_process
     times = []
     for _ in range(max(1, min(b.repeats, 5))):
         with tempfile.TemporaryDirectory(prefix="lstm-vault-bench-") as tmpdir:
@@ -528,12 +529,7 @@ def bench_startup(b: Bench) -> None:
                         shown = time.perf_counter() - t
                         break
             finally:
-                p.terminate()
-                try:
-                    p.wait(10)
-                except subprocess.TimeoutExpired:
-                    p.kill()
-                    p.wait()
+                stop_process(p)
             if shown is None:
                 b.note("startup_s: the app never reported its window shown")
                 return
