@@ -7,11 +7,17 @@ Sources (nothing is downloaded; everything is local):
     CC BY 4.0; the words zero..nine -> labels 0..9, every other word -> _unknown_
   * synthetic speakers: espeak-ng (accents x voice variants x pitch x speed), flite and festival voices
     saying the digits -> 0..9, and other English words -> _unknown_
+  * with --sc2: Speech Commands v0.02 test set, developer part (../shared/data/speech_commands_v0.02_test_part):
+    158 real speakers, CC BY 4.0; its 158 digit clips (78 speakers) -> 0..9 (each linked --sc2-digit-repeat
+    times: they are the only real digits from phone/browser microphones), up to --sc2-unknown-per-speaker
+    other clips per speaker (commands and other words) and --sc2-silence _silence_ clips -> _unknown_.
+    Speakers are ``sc-<id>`` (as in build_speech_data.py, so v0.01 and v0.02 ids of one person are one group);
+    _silence_ clips get the ``sil-<k>`` pseudo-groups build_speech_data.py gives them.
 
 Writes DEST/<label>/<file>.wav (symlinks for real data, generated WAVs for TTS) and DEST/manifest.csv
 with a speaker column, so the trainer can validate on held-out speakers.
 
-    python scripts/build_digit_data.py --dest work/digits_data [--no-tts] [--accent-voices N]
+    python scripts/build_digit_data.py --dest work/digits_data [--no-tts] [--accent-voices N] [--sc2]
 
 --accent-voices N adds N espeak-ng voices per other language (ACCENT_SPELLINGS) saying respelled English
 digits; tried for the shipped model and not adopted (README: leave-one-speaker-out section).
@@ -132,6 +138,39 @@ def accent_voices(rng: random.Random, per_language: int) -> list[tuple[str, str,
             for lang in ACCENT_SPELLINGS for v in rng.sample(ESPEAK_VARIANTS, per_language)]
 
 
+SC2 = "speech_commands_v0.02_test_part"
+
+
+def sc2_rows(dest: Path, repeat: int, unknown_per_speaker: int, n_silence: int, seed: int) -> list[tuple]:
+    """Link the Speech Commands v0.02 clips into ``dest`` (see the module docstring); (path, label, group) rows."""
+    sys.path.insert(0, str(REPO / "scripts"))
+    from build_speech_data import SILENCE_GROUPS, rows_of
+    rng = random.Random(seed + 2)   # own stream: the TTS voices do not change
+    digits, others, silence = [], {}, []
+    n_sil = 0
+    for path, word, speaker, _source in rows_of(SHARED, [SC2]):
+        if not speaker:   # _silence_: the pseudo-group build_speech_data.py gives it
+            silence.append((path, word, f"sil-{n_sil % SILENCE_GROUPS}"))
+            n_sil += 1
+        elif word in DIGITS:
+            digits.append((path, word, f"sc-{speaker}"))
+        else:
+            others.setdefault(speaker, []).append((path, word, f"sc-{speaker}"))
+    picked = [(p, w, g, 1) for p, w, g in digits]
+    for speaker in sorted(others):
+        clips = others[speaker]
+        picked += [(p, w, g, 0) for p, w, g in rng.sample(clips, min(unknown_per_speaker, len(clips)))]
+    picked += [(p, w, g, 0) for p, w, g in rng.sample(silence, min(n_silence, len(silence)))]
+    rows = []
+    for path, word, group, is_digit in picked:
+        lab = str(DIGITS.index(word)) if is_digit else "_unknown_"
+        for r in range(repeat if is_digit else 1):
+            name = f"sc2_{word}_{path.stem}" + (f"_r{r}" if r else "") + ".wav"
+            (dest / lab / name).symlink_to(path.resolve())
+            rows.append((f"{lab}/{name}", lab, group))
+    return rows
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--dest", required=True)
@@ -140,8 +179,22 @@ def main(argv=None) -> int:
     ap.add_argument("--unknown-words-per-voice", type=int, default=6)
     ap.add_argument("--accent-voices", type=int, default=0, metavar="N",
                     help="N espeak-ng voices per other language saying respelled English digits (default 0)")
+    ap.add_argument("--sc2", action="store_true",
+                    help="add the Speech Commands v0.02 test-part clips (digits, other words, _silence_)")
+    ap.add_argument("--sc2-digit-repeat", type=int, default=1, metavar="R",
+                    help="with --sc2: link each v0.02 digit clip R times (R augmented copies per epoch)")
+    ap.add_argument("--sc2-unknown-per-speaker", type=int, default=4, metavar="N",
+                    help="with --sc2: at most N non-digit word clips per speaker as _unknown_ (default 4)")
+    ap.add_argument("--sc2-silence", type=int, default=80, metavar="N",
+                    help="with --sc2: N of the 314 _silence_ clips as _unknown_ (default 80)")
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args(argv)
+    if args.sc2 and min(args.sc2_digit_repeat - 1, args.sc2_unknown_per_speaker, args.sc2_silence) < 0:
+        print("--sc2-digit-repeat must be >= 1, --sc2-unknown-per-speaker and --sc2-silence >= 0", file=sys.stderr)
+        return 2
+    if args.sc2 and not (SHARED / SC2 / "files.csv").is_file():
+        print(f"--sc2: {SHARED / SC2 / 'files.csv'} not found", file=sys.stderr)
+        return 2
     rng = random.Random(args.seed)
     dest = Path(args.dest)
     if dest.exists():
@@ -167,6 +220,9 @@ def main(argv=None) -> int:
             name = f"sc_{word}_{p.name}"
             (dest / lab / name).symlink_to(p.resolve())
             rows.append((f"{lab}/{name}", lab, f"sc-{spk}"))
+
+    if args.sc2:
+        rows += sc2_rows(dest, args.sc2_digit_repeat, args.sc2_unknown_per_speaker, args.sc2_silence, args.seed)
 
     if not args.no_tts:
         jobs = []

@@ -11,6 +11,12 @@ evaluate the fold model on the fold's clips with ``lstm-vault eval``, and run th
         [--only 0,1] [--peer pocketsphinx] [--model MODEL  (evaluate one fixed model on every fold, no training)] \
         [--init assets/models/digits-en] [-- --epochs 30 --patience 8 --threads 1 --seed 0]
 
+Fold pool: by default every group of the training manifest is dealt into a fold. ``--pool-labels L --pool-prefix P``
+deals only the groups of the test data that have a clip with a label in L whose file name starts with P (e.g. the
+Speech Commands v0.02 digit speakers: ``--pool-labels 0,...,9 --pool-prefix v2_``); every other group always trains.
+``--val-groups G`` validates on G plus a tenth of the pool's training groups (default: a tenth of all training
+groups), so early stopping can keep e.g. the FSDD speakers in training.
+
 Writes OUT/kfold.json (per fold: accuracy, per-class, peer accuracy, training seconds) and prints one table.
 """
 from __future__ import annotations
@@ -51,6 +57,18 @@ def link_clips(rows: list[dict], data: Path, dest: Path) -> list[tuple[Path, str
     return clips
 
 
+def words_accuracy(per_class: dict | None, counts: dict[str, int]) -> float | None:
+    """Accuracy over the clips of real words only (labels other than _unknown_ / _silence_)."""
+    words = {lab: n for lab, n in counts.items() if not lab.startswith("_")}
+    if not per_class or not words:
+        return None
+    return sum(per_class.get(lab, 0.0) * n for lab, n in words.items()) / sum(words.values())
+
+
+def fmt(x: float | None) -> str:
+    return "-" if x is None else f"{x * 100:.1f}%"
+
+
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     extra: list[str] = []
@@ -68,16 +86,33 @@ def main(argv=None) -> int:
     ap.add_argument("--init", default="", help="warm-start each fold's LSTM layers from this model "
                     "(scripts/train_warm.py)")
     ap.add_argument("--light-aug", action="store_true", help="with --init: train_warm.py --light-aug")
+    ap.add_argument("--init-full", action="store_true", help="with --init: train_warm.py --full (also the head and "
+                    "the normalisation; same labels)")
     ap.add_argument("--test-data", default="", help="test on this dataset's clips of the fold's speakers (same "
                     "manifest groups; e.g. the untrimmed 1 s clips when training on trimmed ones)")
     ap.add_argument("--eval-labels", default="", help="only test clips with these labels (comma-separated)")
+    ap.add_argument("--pool-labels", default="", help="deal only groups with a test clip of these labels into "
+                    "folds (comma-separated; see above)")
+    ap.add_argument("--pool-prefix", default="", help="with --pool-labels: only test clips whose file name starts "
+                    "with this")
+    ap.add_argument("--val-groups", default="", help="comma-separated groups that always validate (never tested)")
     args = ap.parse_args(argv)
     data, out = Path(args.data), Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     rows = read_manifest(data)
-    folds = assign_folds(sorted({r["speaker"] for r in rows}), args.folds, args.seed)
     test_data = Path(args.test_data) if args.test_data else data
     test_all = read_manifest(test_data)
+    fixed_val = [g for g in args.val_groups.split(",") if g]
+    if args.pool_labels:
+        pool_labels = set(args.pool_labels.split(","))
+        pool = {r["speaker"] for r in test_all
+                if r["label"] in pool_labels and Path(r["path"]).name.startswith(args.pool_prefix)}
+    else:
+        pool = {r["speaker"] for r in rows}
+    if not pool or pool & set(fixed_val):
+        print("empty fold pool" if not pool else "--val-groups overlap the fold pool", file=sys.stderr)
+        return 2
+    folds = assign_folds(sorted(pool - set(fixed_val)), args.folds, args.seed)
     only = [int(x) for x in args.only.split(",")] if args.only else list(range(args.folds))
     keep = set(args.eval_labels.split(",")) if args.eval_labels else None
     exe = [sys.executable, "-m", "recognizers"]
@@ -86,19 +121,22 @@ def main(argv=None) -> int:
     for k in only:
         test_groups = sorted(g for g, f in folds.items() if f == k)
         train_groups = sorted(g for g, f in folds.items() if f != k)
+        if not args.pool_labels:   # the default pool is every training group (the original recipe)
+            train_groups = sorted({r["speaker"] for r in rows} - set(test_groups) - set(fixed_val))
         test_rows = [r for r in test_all if folds.get(r["speaker"]) == k and (keep is None or r["label"] in keep)]
-        rec: dict = {"test_speakers": len(test_groups), "n_test": len(test_rows)}
+        rec: dict = {"test_speakers": len(test_groups), "n_test": len(test_rows), "test_groups": test_groups}
         if "train_seconds" in results.get(str(k), {}):
             rec["train_seconds"] = results[str(k)]["train_seconds"]
         if args.model:
             model = Path(args.model)
         else:
             model = out / f"model_fold{k}"
-            val = sorted(random.Random(100 + k).sample(train_groups, max(2, len(train_groups) // 10)))
+            val = sorted(fixed_val + random.Random(100 + k).sample(train_groups, max(2, len(train_groups) // 10)))
             t0 = time.time()
             if not (model / "model.json").is_file():
                 trainer = ([sys.executable, str(REPO / "scripts" / "train_warm.py"), "--init", args.init]
-                           + (["--light-aug"] if args.light_aug else []) + ["--"]
+                           + (["--light-aug"] if args.light_aug else []) + (["--full"] if args.init_full else [])
+                           + ["--"]
                            if args.init else exe + ["train"])
                 subprocess.run(trainer + ["--task", "speech", "--data", str(data), "--out", str(model),
                                       "--exclude-groups", ",".join(test_groups), "--val-groups", ",".join(val)]
@@ -112,15 +150,23 @@ def main(argv=None) -> int:
             rep = json.loads(r.stdout)
             rec.update(model=str(model), accuracy=rep["accuracy"], n=rep["n"],
                        per_class=rep.get("per_class_accuracy"))
+            counts: dict[str, int] = {}
+            for _, lab in clips:
+                counts[lab] = counts.get(lab, 0) + 1
+            rec["n_per_class"] = counts
+            rec["words_accuracy"] = words_accuracy(rec["per_class"], counts)
             if args.peer != "none":
                 from recognizers.bench.peers import PocketSphinxPeer, score_peer
                 labels = sorted({lab for _, lab in clips})
                 peer = PocketSphinxPeer(labels)
                 t0 = time.time()
                 rec["peer"] = {"name": peer.name, **score_peer(peer, clips), "seconds": round(time.time() - t0)}
+                rec["peer"]["words_accuracy"] = words_accuracy(rec["peer"]["per_class"], counts)
         results[str(k)] = rec
         print(f"== fold {k}: ours {rec['accuracy'] * 100:.1f}% of {rec['n']}"
-              + (f", {rec['peer']['name']} {rec['peer']['accuracy'] * 100:.1f}%" if "peer" in rec else ""), flush=True)
+              + (f", {rec['peer']['name']} {rec['peer']['accuracy'] * 100:.1f}%" if "peer" in rec else "")
+              + f"; words only (no _unknown_/_silence_) ours {fmt(rec['words_accuracy'])}"
+              + (f", peer {fmt(rec['peer']['words_accuracy'])}" if "peer" in rec else ""), flush=True)
         res_path.write_text(json.dumps(results, indent=1))
     done = [results[str(k)] for k in range(args.folds) if str(k) in results]
     if done:

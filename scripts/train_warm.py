@@ -8,6 +8,9 @@ synthetic voices) makes a short training on two shared CPU cores reach in ~15 ep
 
     python scripts/train_warm.py --init assets/models/digits-en -- --task speech --data DIR --out OUT --f-max 4000 ...
 
+``--full`` (same labels, e.g. retraining digits-en on more speakers) also copies the linear head and the source's
+feature normalisation, so training fine-tunes the whole network from where it was instead of a fresh head.
+
 Everything after ``--`` goes to ``lstm-vault train`` unchanged; ``model.json`` gets ``training.init_from``.
 """
 from __future__ import annotations
@@ -32,6 +35,8 @@ def main(argv=None) -> int:
     ap.add_argument("--light-aug", action="store_true",
                     help="milder augmentation for already noisy crowd-sourced clips: tempo 0.85-1.2, noise on 40 %% "
                     "of clips at 10-40 dB SNR (default: tempo 0.75-1.4, noise on 70 %% at 5-40 dB)")
+    ap.add_argument("--full", action="store_true",
+                    help="also copy the head and the feature normalisation (the labels must be the same)")
     args = ap.parse_args(argv[:i])
     train_args = argv[i + 1:]
 
@@ -40,11 +45,17 @@ def main(argv=None) -> int:
     from recognizers.nn.classifier import SequenceClassifier
     from recognizers.training import loop
 
-    src = load_model(args.init).network.lstm.state_dict()
+    source = load_model(args.init)
+    src = source.network.lstm.state_dict()
 
     def warm_classifier(arch, mean=None, std=None):
+        if args.full:   # the source's normalisation: its weights were learnt on features scaled that way
+            mean = source.network.feature_mean.cpu().numpy()
+            std = source.network.feature_std.cpu().numpy()
         net = SequenceClassifier(arch, mean, std)
         net.lstm.load_state_dict(src)   # raises on a shape mismatch: different hidden size, layers or bands
+        if args.full:
+            net.head.load_state_dict(source.network.head.state_dict())   # raises if the class count differs
         return net
 
     loop.SequenceClassifier = warm_classifier
@@ -63,13 +74,20 @@ def main(argv=None) -> int:
     meta_path = out / "model.json"
     if rc == 0 and meta_path.is_file():
         meta = json.loads(meta_path.read_text())
-        meta.setdefault("training", {})["init_from"] = {"model": str(args.init), "copied": "GateLSTM layers",
+        if args.full and meta["labels"] != source.labels:   # same count, other labels: the head means nothing
+            import shutil
+            shutil.rmtree(out)
+            print(f"--full: labels {meta['labels']} differ from {args.init}'s {source.labels}", file=sys.stderr)
+            return 2
+        copied = "GateLSTM layers, head, feature normalisation" if args.full else "GateLSTM layers"
+        meta.setdefault("training", {})["init_from"] = {"model": str(args.init), "copied": copied,
                                                         "script": "scripts/train_warm.py"}
         if args.light_aug:
             meta["training"]["augmentation_override"] = {k: list(v) if isinstance(v, tuple) else v
                                                          for k, v in light.items()}
         meta["training"]["command"] = "python " + " ".join(
-            ["scripts/train_warm.py", "--init", args.init] + (["--light-aug"] if args.light_aug else []) + ["--"]
+            ["scripts/train_warm.py", "--init", args.init] + (["--light-aug"] if args.light_aug else [])
+            + (["--full"] if args.full else []) + ["--"]
             + train_args)
         tmp = meta_path.with_suffix(".tmp")
         tmp.write_text(json.dumps(meta, indent=1))
