@@ -57,6 +57,15 @@ def link_clips(rows: list[dict], data: Path, dest: Path) -> list[tuple[Path, str
     return clips
 
 
+def fold_pool(rows: list[dict], test_rows: list[dict], pool_labels: str = "", prefix: str = "") -> set[str]:
+    """The groups dealt into folds: every training group, or with ``pool_labels`` (comma-separated) the groups of
+    ``test_rows`` with a clip of one of those labels whose file name starts with ``prefix``."""
+    if not pool_labels:
+        return {r["speaker"] for r in rows}
+    keep = set(pool_labels.split(","))
+    return {r["speaker"] for r in test_rows if r["label"] in keep and Path(r["path"]).name.startswith(prefix)}
+
+
 def words_accuracy(per_class: dict | None, counts: dict[str, int]) -> float | None:
     """Accuracy over the clips of real words only (labels other than _unknown_ / _silence_)."""
     words = {lab: n for lab, n in counts.items() if not lab.startswith("_")}
@@ -98,21 +107,19 @@ def main(argv=None) -> int:
     ap.add_argument("--val-groups", default="", help="comma-separated groups that always validate (never tested)")
     args = ap.parse_args(argv)
     data, out = Path(args.data), Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
     rows = read_manifest(data)
     test_data = Path(args.test_data) if args.test_data else data
     test_all = read_manifest(test_data)
     fixed_val = [g for g in args.val_groups.split(",") if g]
-    if args.pool_labels:
-        pool_labels = set(args.pool_labels.split(","))
-        pool = {r["speaker"] for r in test_all
-                if r["label"] in pool_labels and Path(r["path"]).name.startswith(args.pool_prefix)}
-    else:
-        pool = {r["speaker"] for r in rows}
-    if not pool or pool & set(fixed_val):
-        print("empty fold pool" if not pool else "--val-groups overlap the fold pool", file=sys.stderr)
+    pool = fold_pool(rows, test_all, args.pool_labels, args.pool_prefix)
+    if args.pool_labels and pool & set(fixed_val):   # a test speaker would steer early stopping
+        print(f"--val-groups overlap the fold pool: {sorted(pool & set(fixed_val))[:5]}", file=sys.stderr)
+        return 2
+    if not pool - set(fixed_val):
+        print("empty fold pool", file=sys.stderr)
         return 2
     folds = assign_folds(sorted(pool - set(fixed_val)), args.folds, args.seed)
+    out.mkdir(parents=True, exist_ok=True)
     only = [int(x) for x in args.only.split(",")] if args.only else list(range(args.folds))
     keep = set(args.eval_labels.split(",")) if args.eval_labels else None
     exe = [sys.executable, "-m", "recognizers"]
