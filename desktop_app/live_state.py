@@ -88,12 +88,13 @@ class LiveState:
             else:
                 self.counters.dropped_video_frames += 1
 
-    def add_audio(self, samples: np.ndarray) -> None:
+    def add_audio(self, samples: np.ndarray, blocks: int = 1) -> None:
+        """``samples``: ``blocks`` capture blocks (the inference thread batches them)."""
         if self.waveform is None:
             return
         with self.lock:
             self.waveform.extend(samples)
-            self.counters.blocks_received += 1
+            self.counters.blocks_received += blocks
 
     def add_image(self, rgb: np.ndarray, hands: list) -> None:
         with self.lock:

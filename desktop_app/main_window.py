@@ -54,13 +54,15 @@ MODES = ("speech", "gesture")
 MODE_TITLES = {"speech": "Speech", "gesture": "Gesture"}
 REDRAW_HZ = 30
 pg.setConfigOptions(antialias=False)    # live plots redraw 30 times a second: no antialiased lines
-SATURATION_EVERY = 6        # the saturation summary redraws at 5 Hz: it changes slowly
+SATURATION_EVERY = 15       # the saturation summary redraws at 2 Hz: a summary of the last 5 s, it changes slowly
 # What a redraw costs is pyqtgraph painting, so the heavy views (six heatmaps, spectrogram, unit lines) are
 # drawn at a lower rate than the waveform and the top-5 bars, and everything slows down while nothing is
 # heard (issue 16: the app took 100-160 % of a core listening to silence).
 HEAVY_EVERY = 3             # heatmaps, spectrogram, unit lines: 10 Hz while something is heard
 QUIET_EVERY = 10            # every view at 3 Hz while the input is quiet (VAD not active, low level)
 QUIET_HEAVY_EVERY = 30      # ... and the heavy views at 1 Hz (they show the last thing heard)
+TOP5_EVERY = 2              # the top-5 bars and the transcript: 15 Hz (the waveform and level meter: 30 Hz)
+STATUS_EVERY = 6            # the status bar's figures: 5 Hz
 QUIET_DB = -50.0            # input level below which (with the VAD idle) the stream counts as quiet
 QUIET_AFTER_S = 0.6
 DROP_BANNER_S = 8.0         # the dropped-input banner stays this long after the last drop         # ... for this long
@@ -754,9 +756,12 @@ class MainWindow(QMainWindow):
                 self.spectrogram.update_from(snap)
         else:
             self.camera.update_from(snap)
-        if self.models.get(self.mode) is not None:
-            self.predictions.update_from(snap)
-        self.transcript.update_from(snap)
+        # each view has its rate (issue 16: what a redraw costs is painting): the top-5 and the transcript at
+        # 15 Hz, the heavy views at 10 Hz, the saturation summary at 2 Hz, the status bar at 5 Hz
+        if force or quiet or self.ticks % TOP5_EVERY == 0:
+            if self.models.get(self.mode) is not None:
+                self.predictions.update_from(snap)
+            self.transcript.update_from(snap)
         if heavy:
             self.heatmaps.update_from(snap)
             self.unit_lines.update_from(snap)
@@ -766,7 +771,8 @@ class MainWindow(QMainWindow):
         self.last_snapshot = snap
         self.redraws += 1
         self.draw_ms = 0.9 * self.draw_ms + 0.1 * (time.perf_counter() - t) * 1000.0
-        self._update_status(snap)
+        if force or quiet or self.redraws % STATUS_EVERY == 0:
+            self._update_status(snap)
 
     def _show_drops(self, snap: Snapshot) -> None:
         """A banner while input is being dropped (and DROP_BANNER_S after the last drop)."""

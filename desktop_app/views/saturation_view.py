@@ -39,8 +39,13 @@ class SaturationView(QWidget):
         lay.addWidget(self.plot_widget, 1)
         lay.addWidget(self.summary)
         self.fractions: dict[str, tuple[float, float]] = {}
+        self._drawn_key = None
 
     def update_from(self, snap: Snapshot) -> None:
+        key = {g: (v.shape, snap.frames_t0_s, v[-1].tobytes()) for g, v in snap.gates.items() if v.shape[0]}
+        if key and key == self._drawn_key:      # nothing ran since the last redraw (e.g. a quiet stream)
+            return
+        self._drawn_key = key
         lines = []
         for g in SIGMOID_GATES:
             v = snap.gates.get(g)

@@ -5,6 +5,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import QRectF
 
 from ..live_state import Snapshot
+from .fast_image import FastImage
 from .time_window import cache_axis, colour_lut, make_time_plot, scroll_to, set_y_range, to_uint8
 
 LEVELS = (-2.5, 2.5)        # normalised log-mel: -2.5 to 2.5 standard deviations span the colour map
@@ -16,9 +17,8 @@ class SpectrogramView(pg.PlotWidget):
         self.plot = self.getPlotItem()
         self.plot.setLabel("left", "log-mel band")
         self.plot.getAxis("left").setWidth(52)
-        self.plot.setLabel("bottom", "stream time", units="s")
         cache_axis(self.plot, "left")
-        self.image = pg.ImageItem()
+        self.image = FastImage()
         self.image.setLookupTable(colour_lut("inferno"))     # fed uint8 with the levels applied
         self.plot.addItem(self.image)
         self.frames = 0
@@ -36,6 +36,6 @@ class SpectrogramView(pg.PlotWidget):
         if key == self._drawn_key:          # nothing new since the last redraw
             return
         self._drawn_key = key
-        self.image.setImage(to_uint8(f.T, *LEVELS), autoLevels=False)
-        self.image.setRect(QRectF(snap.frames_t0_s, 0, f.shape[0] / snap.frame_rate_hz, f.shape[1]))
+        self.image.set_image(to_uint8(f.T, *LEVELS),
+                             QRectF(snap.frames_t0_s, 0, f.shape[0] / snap.frame_rate_hz, f.shape[1]))
         set_y_range(self.plot, 0, f.shape[1])

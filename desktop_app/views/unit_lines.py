@@ -46,7 +46,6 @@ class UnitLinesView(QWidget):
         top.addWidget(self.gate_box)
         self.plot_widget = pg.PlotWidget(plotItem=make_time_plot())
         self.plot = self.plot_widget.getPlotItem()
-        self.plot.setLabel("bottom", "stream time", units="s")
         self.legend = self.plot.addLegend(offset=(-4, 4), labelTextSize="8pt", brush=pg.mkBrush(20, 22, 26, 200))
         self.curves = [self.plot.plot(pen=pg.mkPen(LINE_COLOURS[k], width=2)) for k in range(MAX_LINES)]
         lay = QVBoxLayout(self)

@@ -9,7 +9,8 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QVBoxLayout, QW
 from ..live_state import Snapshot
 from .time_window import make_time_plot, scroll_to, set_y_range
 
-ENVELOPE_BINS = 1000           # min/max pairs: more than the plot's width in pixels
+ENVELOPE_BINS = 1000           # at most this many min/max pairs (a plot's width in pixels, see update_from)
+MIN_ENVELOPE_BINS = 200
 YLIM_STEP = 0.02               # the y range is re-set when it moves by 2 % (not on every frame)
 METER_FLOOR_DB = -60
 LEFT_AXIS_PX = 52
@@ -70,7 +71,9 @@ class WaveformView(QWidget):
         key = (x.size, snap.waveform_t0_s, x[-16:].tobytes())
         if key != self._drawn_key:          # new samples since the last redraw
             self._drawn_key = key
-            idx, env = peak_envelope(x, ENVELOPE_BINS)
+            # one min/max pair per pixel of the plot: more points cannot be seen and cost painting time
+            bins = int(min(ENVELOPE_BINS, max(MIN_ENVELOPE_BINS, self.plot.getViewBox().width())))
+            idx, env = peak_envelope(x, bins)
             self.curve.setData(snap.waveform_t0_s + idx / snap.sample_rate_hz, env, skipFiniteCheck=True,
                                connect="all")
             peak = float(np.max(np.abs(x[-snap.sample_rate_hz:]))) if x.size else 0.0
