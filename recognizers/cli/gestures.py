@@ -39,10 +39,12 @@ def run_gestures(args) -> int:
     finite_number("--max-seconds", args.max_seconds, 0.0, 24 * 3600.0, low_open=True)
     path = Path(args.video)
     fps = float(model.frontend_config.get("fps", 30.0))
-    if path.is_file() and path.suffix.lower() in VIDEO_EXTENSIONS:
-        frames, _ = track_video(path, fps=fps, mirror=not args.no_mirror)
-    else:
-        frames = load_gesture_input(path, model.frontend_config)
+    from recognizers.io.quiet import native_chatter_filtered
+    with native_chatter_filtered():     # MediaPipe's start-up and log lines; ours come after, unchanged
+        if path.is_file() and path.suffix.lower() in VIDEO_EXTENSIONS:   # long ones refused before tracking
+            frames, _ = track_video(path, fps=fps, mirror=not args.no_mirror, max_seconds=args.max_seconds)
+        else:
+            frames = load_gesture_input(path, model.frontend_config, max_seconds=args.max_seconds)
     if frames.shape[0] > args.max_seconds * fps:
         raise VaultError(f"{path}: {frames.shape[0]} frames ({frames.shape[0] / fps:.0f} s at {fps:g} fps) is "
                          f"longer than --max-seconds {args.max_seconds:g}; trim it or raise the limit")

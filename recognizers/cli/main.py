@@ -58,6 +58,9 @@ def _add_common(sub):
     p.add_argument("--data", required=True)
     p.add_argument("--json", action="store_true")
     p.add_argument("--device", default="cpu")
+    p.add_argument("--max-seconds", type=float, default=600.0,
+                   help="files longer than this (read from the header, before decoding) are not decoded and "
+                        "count as unreadable (offline features of a clip take ~40 MB per minute)")
     p = sub.add_parser("predict", help="top-k labels of one file")
     p.add_argument("--model", required=True)
     p.add_argument("file")
@@ -161,14 +164,31 @@ def _refuse_ctc(model) -> None:
                          f"'python -m recognizers.bench.connected'")
 
 
+def _gesture_fps(model) -> float:
+    return float(model.frontend_config.get("fps", 30.0)) if model.task == "gesture" else 30.0
+
+
+def _gesture_input(model, path, max_seconds: float):
+    """A gesture model's input, with MediaPipe's own log lines left out of stderr and videos or image folders
+    longer than ``--max-seconds`` refused before tracking (or as soon as tracking passes the limit, where the
+    container does not say how long it is)."""
+    from recognizers.data.landmark_files import load_gesture_input
+    from recognizers.io.quiet import native_chatter_filtered
+    with native_chatter_filtered():
+        return load_gesture_input(path, model.frontend_config, max_seconds=max_seconds)
+
+
 def cmd_eval(args) -> int:
-    from recognizers.cli.options import device
+    from recognizers.cli.options import device, finite_number
     from recognizers.metrics import format_report
     from recognizers.model_files import load_model
     from recognizers.training.evaluate import evaluate
+    finite_number("--max-seconds", args.max_seconds, 0.0, 24 * 3600.0, low_open=True)
     model = load_model(args.model, device=device(args.device))
     _refuse_ctc(model)
-    r = evaluate(model, args.data)
+    r = evaluate(model, args.data, max_seconds=args.max_seconds)
+    for e in r["errors"]:       # each unreadable or too long file: one line naming it (it counts as wrong)
+        print(f"lstm-vault eval: {safe_text(e)} (counted as wrong)", file=sys.stderr)
     if args.json:
         print(json.dumps(r))
     else:
@@ -183,9 +203,13 @@ def cmd_predict(args) -> int:
     finite_number("--max-seconds", args.max_seconds, 0.0, 24 * 3600.0, low_open=True)
     model = load_model(args.model)
     _refuse_ctc(model)
-    check_input_duration(args.file, model.task, args.max_seconds)
+    check_input_duration(args.file, model.task, args.max_seconds, fps=_gesture_fps(model))
     rec = Recognizer(model)
-    p = rec.predict_file(args.file, k=max(1, args.top))
+    if model.task == "gesture":     # videos and image folders: refused before (or while) tracking, quietly
+        raw = _gesture_input(model, args.file, args.max_seconds)
+        p = rec.decide(rec.probabilities(rec.features(raw)), k=max(1, args.top))
+    else:
+        p = rec.predict_file(args.file, k=max(1, args.top))
     import math
 
     from recognizers.errors import VaultError
@@ -213,9 +237,10 @@ def cmd_trace(args) -> int:
     model = load_model(args.model)
     from recognizers.cli.options import check_input_duration, finite_number
     finite_number("--max-seconds", args.max_seconds, 0.0, 24 * 3600.0, low_open=True)
-    check_input_duration(args.file, model.task, args.max_seconds)
+    check_input_duration(args.file, model.task, args.max_seconds, fps=_gesture_fps(model))
     rec = Recognizer(model)
-    feats = rec.features_from_file(args.file)
+    feats = (rec.features(_gesture_input(model, args.file, args.max_seconds)) if model.task == "gesture"
+             else rec.features_from_file(args.file))
     fps = float(getattr(make_frontend(model.frontend_config).config, "frames_per_second", 0)
                 or model.meta.get("frontend", {}).get("fps") or 100.0)
     if feats.shape[0] > args.max_seconds * fps:

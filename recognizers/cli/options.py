@@ -39,23 +39,14 @@ def device(name: str):
     return resolve_device(name)
 
 
-def check_input_duration(path, task: str, max_seconds: float, option: str = "--max-seconds") -> None:
-    """Refuse a speech file longer than ``max_seconds`` from its header, before it is decoded: offline
-    features of a whole clip take about 40 MB per minute (a 3-hour file would need 8 GB). Files whose header
-    cannot be read are left to the reader, which says why."""
-    if task != "speech":
-        return
-    import os
-
-    import soundfile as sf
-
-    from recognizers.io.quiet import native_stderr_silenced
-    try:
-        with native_stderr_silenced():
-            info = sf.info(os.fsencode(path))
-        seconds = float(info.frames) / float(info.samplerate)
-    except Exception:   # noqa: BLE001 - unreadable: load_audio gives the one-line reason
-        return
-    if seconds > max_seconds:
-        raise VaultError(f"{safe_text(path)}: {seconds:.0f} s is longer than {option} {max_seconds:g}; "
-                         f"trim it or raise the limit (or use 'lstm-vault transcribe', which streams)")
+def check_input_duration(path, task: str, max_seconds: float, option: str = "--max-seconds",
+                         fps: float = 30.0) -> None:
+    """Refuse an input longer than ``max_seconds`` from its header, before it is decoded or tracked: offline
+    features of a whole speech clip take about 40 MB per minute (a 3-hour file would need 8 GB), and a video
+    is tracked frame by frame. Speech files, videos (the container's frame count and rate) and image folders
+    are checked here; headers that cannot be read are left to the reader, which says why
+    (:func:`recognizers.data.durations.check_input_seconds`)."""
+    from recognizers.data.durations import check_input_seconds
+    hint = ("trim it or raise the limit" + (" (or use 'lstm-vault transcribe', which streams)"
+                                            if task == "speech" else ""))
+    check_input_seconds(path, task, max_seconds, option, fps=fps, hint=hint)

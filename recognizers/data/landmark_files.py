@@ -8,6 +8,7 @@ one-hand files (default right), and ``fps`` (the sequence is resampled to the mo
 """
 from __future__ import annotations
 
+import math
 import os
 import zipfile
 import zlib
@@ -169,18 +170,39 @@ def _check_npy_member(path: Path, z, key: str) -> None:
         raise VaultError(f"{path}: '{key}' declares shape {shape} of {dtype}, larger than any landmark file")
 
 
+def _too_long(path, frames: int, fps: float, max_seconds: float, option: str) -> VaultError:
+    from recognizers.data.durations import format_seconds
+    from recognizers.io.safe_text import safe_text
+    return VaultError(f"{safe_text(path)}: {frames} frames ({format_seconds(frames / fps)} s at {fps:g} fps) is "
+                      f"longer than {option} {max_seconds:g}; trim it or raise the limit")
+
+
 def track_video(path: str | os.PathLike, fps: float | None = None, mirror: bool = MIRROR_FILES,
-                on_frame=None) -> tuple[np.ndarray, float]:
+                on_frame=None, max_seconds: float | None = None,
+                option: str = "--max-seconds") -> tuple[np.ndarray, float]:
     """Track hands through a video file: ``(frames (T, 2, 21, 3), video fps)``.
 
     With ``fps`` given, the landmark sequence is resampled from the video's rate to ``fps``.
     ``on_frame(index, frame (2, 21, 3))`` is called per decoded frame (at the video's own rate).
+    With ``max_seconds``, a video whose container declares a longer length is refused before anything is
+    tracked, and one whose container does not say is refused as soon as tracking passes the limit (never
+    tracked to its end). Either way at most :data:`MAX_FRAMES` frames are tracked.
     """
     video = VideoFile(path, default_fps=float(fps or 30.0))
+    limit = MAX_FRAMES
+    if max_seconds is not None:
+        limit = min(limit, int(math.floor(max_seconds * video.fps + 1e-6)))
+        if video.frame_count is not None and video.frame_count > limit:
+            raise _too_long(video.path, video.frame_count, video.fps, max_seconds, option)
+    if video.frame_count is not None and video.frame_count > MAX_FRAMES:
+        raise VaultError(f"{video.path}: {video.frame_count} frames is more than the {MAX_FRAMES} accepted; "
+                         f"trim it first")
     out = []
     with HandTracker("video", mirror=mirror) as tracker:
         for rgb in video.frames():
-            if len(out) >= MAX_FRAMES:
+            if len(out) >= limit:
+                if max_seconds is not None and limit < MAX_FRAMES:
+                    raise _too_long(video.path, len(out) + 1, video.fps, max_seconds, option)
                 raise VaultError(f"{video.path}: longer than {MAX_FRAMES} frames; trim it first")
             frame = hands_to_frame(tracker.process(rgb))
             if on_frame is not None:
@@ -194,11 +216,15 @@ def track_video(path: str | os.PathLike, fps: float | None = None, mirror: bool 
     return frames, video.fps
 
 
-def track_image_folder(folder: str | os.PathLike, mirror: bool = MIRROR_FILES) -> np.ndarray:
-    """Track hands through the images of a folder, in file-name order, as consecutive frames."""
+def track_image_folder(folder: str | os.PathLike, mirror: bool = MIRROR_FILES, max_seconds: float | None = None,
+                       fps: float = 30.0, option: str = "--max-seconds") -> np.ndarray:
+    """Track hands through the images of a folder, in file-name order, as consecutive frames (at ``fps``:
+    more than ``max_seconds`` of them are refused before tracking)."""
     files = image_files(folder)
     if len(files) > MAX_FRAMES:
         raise VaultError(f"{folder}: more than {MAX_FRAMES} images")
+    if max_seconds is not None and len(files) > max_seconds * fps:
+        raise _too_long(folder, len(files), fps, max_seconds, option)
     from recognizers.io.video import check_image_size
     for p in files:     # every header before MediaPipe starts: a bomb is refused at once, in one line
         check_image_size(p)
@@ -212,19 +238,24 @@ def track_image_folder(folder: str | os.PathLike, mirror: bool = MIRROR_FILES) -
     return np.stack(out)
 
 
-def load_gesture_input(path: str | os.PathLike, frontend_json: dict) -> np.ndarray:
+def load_gesture_input(path: str | os.PathLike, frontend_json: dict, max_seconds: float | None = None,
+                       option: str = "--max-seconds", mirror: bool = MIRROR_FILES) -> np.ndarray:
     """Raw ``(time, 2, 21, 3)`` landmarks of an ``.npz`` sequence, a video, or a folder of images
-    (the input loader that ``predict``/``eval``/``trace`` use for gesture models)."""
+    (the input loader that ``predict``/``eval``/``trace``/``gestures`` use for gesture models). With
+    ``max_seconds``, longer inputs are refused: videos and image folders before they are tracked."""
     path = Path(path)
     fps = float(frontend_json.get("fps", 30.0)) if isinstance(frontend_json, dict) else 30.0
     if path.is_dir():
-        return track_image_folder(path)
+        return track_image_folder(path, mirror=mirror, max_seconds=max_seconds, fps=fps, option=option)
     if not path.exists():
         raise VaultError(f"{path}: no such file or folder")
     suffix = path.suffix.lower()
     if suffix in LANDMARK_EXTENSIONS:
-        return load_landmark_file(path, fps)
+        frames = load_landmark_file(path, fps)
+        if max_seconds is not None and frames.shape[0] > max_seconds * fps:
+            raise _too_long(path, frames.shape[0], fps, max_seconds, option)
+        return frames
     if suffix in VIDEO_EXTENSIONS:
-        return track_video(path, fps)[0]
+        return track_video(path, fps, mirror=mirror, max_seconds=max_seconds, option=option)[0]
     raise VaultError(f"{path}: not a gesture input (use a landmark .npz, a video "
                      f"({'/'.join(VIDEO_EXTENSIONS[:4])}, …) or a folder of images)")

@@ -53,10 +53,13 @@ class HandTracker:
         self.mode = mode
         self.max_hands = int(max_hands)
         self.mirror = bool(mirror)
-        self._hands = mp.solutions.hands.Hands(
-            static_image_mode=(mode == "image"), max_num_hands=self.max_hands,
-            model_complexity=int(model_complexity), min_detection_confidence=float(min_detection_confidence),
-            min_tracking_confidence=float(min_tracking_confidence))
+        try:
+            self._hands = mp.solutions.hands.Hands(
+                static_image_mode=(mode == "image"), max_num_hands=self.max_hands,
+                model_complexity=int(model_complexity), min_detection_confidence=float(min_detection_confidence),
+                min_tracking_confidence=float(min_tracking_confidence))
+        except (RuntimeError, ValueError, OSError) as exc:
+            raise VaultError(f"MediaPipe hand tracking could not start: {mediapipe_reason(exc)}") from None
 
     def process(self, rgb: np.ndarray) -> list[Hand]:
         """Hands in one RGB frame ``(height, width, 3)`` uint8, highest score first."""
@@ -69,7 +72,10 @@ class HandTracker:
             raise VaultError(f"hand tracking needs uint8 RGB pixels, got {rgb.dtype}")
         if self.mirror:
             rgb = rgb[:, ::-1]
-        result = self._hands.process(np.ascontiguousarray(rgb))
+        try:
+            result = self._hands.process(np.ascontiguousarray(rgb))
+        except RuntimeError as exc:     # its graph starts on the first frame: a model that fails to load
+            raise VaultError(f"MediaPipe hand tracking failed: {mediapipe_reason(exc)}") from None
         hands = []
         for lm, cls in zip(result.multi_hand_landmarks or [], result.multi_handedness or []):
             pts = np.array([(p.x, p.y, p.z) for p in lm.landmark], dtype=np.float32)
@@ -79,14 +85,28 @@ class HandTracker:
 
     def close(self) -> None:
         if self._hands is not None:
-            self._hands.close()
-            self._hands = None
+            hands, self._hands = self._hands, None
+            try:
+                hands.close()
+            except RuntimeError:    # a graph that failed to start fails again on close: process() said why
+                pass
 
     def __enter__(self) -> "HandTracker":
         return self
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def mediapipe_reason(exc: BaseException) -> str:
+    """One line from a MediaPipe error: its graph errors run over many lines ("Graph has errors: /
+    Calculator::Open() for node ... failed: Failed to load resource: ....tflite / Can't find file: ...");
+    the innermost "failed: " reason is the one that says what is wrong."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    for line in lines:
+        if "failed: " in line:
+            return line.rsplit("failed: ", 1)[1][:300]
+    return (lines[-1] if lines else type(exc).__name__)[:300]
 
 
 def empty_frame() -> np.ndarray:

@@ -2,6 +2,7 @@
 and the app's file sources."""
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,6 +16,7 @@ __all__ = ["MAX_VIDEO_SIDE", "VideoFile", "image_files", "read_image", "shrink"]
 
 MAX_VIDEO_SIDE = 960           # larger frames are shrunk (hand landmarks are normalised: they need no more)
 FPS_RANGE = (1.0, 1000.0)      # a container's frame rate outside this is not believed
+MAX_DECLARED_FRAMES = 1e12     # a frame count above this is a damaged header, not a length
 
 
 def shrink(rgb: np.ndarray, max_side: int = MAX_VIDEO_SIDE) -> np.ndarray:
@@ -41,7 +43,8 @@ class VideoFile:
 
     Opening checks that the file exists, is not empty and that OpenCV can decode it; each problem is one
     :class:`VaultError` naming the file. ``default_fps`` stands in when the container's rate is missing or
-    implausible.
+    implausible. ``frame_count`` is the container's frame count (None where it does not say), read before
+    any frame is decoded, so that a long video can be refused before it is tracked.
     """
 
     def __init__(self, path: str | os.PathLike, default_fps: float = 30.0, max_side: int = MAX_VIDEO_SIDE):
@@ -59,9 +62,18 @@ class VideoFile:
             if not cap.isOpened():
                 raise VaultError(f"{self.path}: cannot open as a video (corrupt or unsupported format)")
             fps = float(cap.get(cv2.CAP_PROP_FPS) or 0.0)
+            count = float(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0.0)
         finally:
             cap.release()
-        self.fps = fps if FPS_RANGE[0] <= fps <= FPS_RANGE[1] else float(default_fps)
+        self.fps_declared = FPS_RANGE[0] <= fps <= FPS_RANGE[1]
+        self.fps = fps if self.fps_declared else float(default_fps)
+        # the container's frame count (an estimate for some formats), None where it does not say
+        self.frame_count = int(count) if math.isfinite(count) and 1 <= count <= MAX_DECLARED_FRAMES else None
+
+    @property
+    def declared_seconds(self) -> float | None:
+        """The length the container declares (frame count / frame rate), None when it does not say."""
+        return None if self.frame_count is None else self.frame_count / self.fps
 
     def frames(self) -> Iterator[np.ndarray]:
         """Decode the file from its start, frame by frame, until the first frame that cannot be read."""

@@ -61,6 +61,8 @@ class ClipDataset(Dataset):
     def raw(self, src: Source) -> Any:
         if isinstance(src, NegativeSource):
             return self.task.synthetic_negative(np.random.default_rng([self.seed, src.split, src.index]))
+        from recognizers.data.durations import check_training_clip
+        check_training_clip(src.path, self.task.task)   # a 3-hour file is not decoded (skipped as unreadable)
         return self.task.load(src)
 
     def clean_features(self, i: int) -> tuple[np.ndarray, bool]:

@@ -6,6 +6,7 @@ from typing import Callable
 
 from recognizers import metrics
 from recognizers.data.datasets import scan_dataset
+from recognizers.data.durations import EVAL_MAX_SECONDS, check_input_seconds
 from recognizers.errors import VaultError
 from recognizers.model_files import LoadedModel
 from recognizers.recognizer import Recognizer
@@ -34,8 +35,13 @@ def true_label(label: str, model: LoadedModel) -> str:
 
 
 def evaluate(model: LoadedModel, data_dir: str | os.PathLike,
-             progress: Callable[[int, int], None] | None = None) -> dict:
+             progress: Callable[[int, int], None] | None = None,
+             max_seconds: float = EVAL_MAX_SECONDS, option: str = "--max-seconds") -> dict:
+    """Accuracy and confusion of ``model`` on ``data_dir``. A file longer than ``max_seconds`` (from its
+    header, before decoding: one 3-hour file would take 8 GB of features) counts as unreadable, like a file
+    that cannot be read; ``r["errors"]`` holds one line naming each."""
     examples = scan_dataset(data_dir, _extensions(model.task))
+    fps = float(model.frontend_config.get("fps", 30.0)) if model.task == "gesture" else 30.0
     rec = Recognizer(model)
     labels = list(model.labels)
     truths, preds, errors = [], [], []
@@ -44,6 +50,7 @@ def evaluate(model: LoadedModel, data_dir: str | os.PathLike,
         if t not in labels:
             labels.append(t)
         try:
+            check_input_seconds(e.path, model.task, max_seconds, option, fps=fps)
             p = rec.predict_file(e.path).label
         except VaultError as exc:
             errors.append(str(exc))

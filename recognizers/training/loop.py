@@ -167,10 +167,13 @@ class TerminalProgress:
 
 def load_examples(task: TaskData, examples: list[Example], log: Callable[[str], None]
                   ) -> tuple[list[Example], list[Any], list[str]]:
-    """Decode every example once; unreadable files are skipped and reported, not fatal."""
+    """Decode every example once; unreadable files, and files longer than ``TRAIN_MAX_SECONDS`` (from the
+    header, before decoding), are skipped and reported, not fatal."""
+    from recognizers.data.durations import check_training_clip
     kept, raws, errors = [], [], []
     for e in examples:
         try:
+            check_training_clip(e.path, task.task)
             raws.append(task.load(e))
             kept.append(e)
         except VaultError as exc:
