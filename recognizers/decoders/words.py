@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from recognizers.decoders.long_runs import LongRunReader, fits_companion
 from recognizers.decoders.silero_vad import SileroVadConfig, SileroVoiceDetector
 from recognizers.decoders.vad import VadConfig, VadSegment, VoiceActivityDetector
 from recognizers.errors import VaultError
@@ -44,6 +45,8 @@ class TranscriberConfig:
     decision_delay_ms: float = 80.0  # classify this long after the word's last active frame (<= hangover)
     decision_window_ms: float = 10.0  # average the probabilities over this much up to that frame
     min_confidence: float | None = None
+    long_word_ms: float = 800.0     # a longer segment rejected as unknown goes to the long-run reader too
+    long_run_max_s: float = 12.0    # the long-run reader reads at most this much at once (its buffer)
     vad: VadConfig = field(default_factory=VadConfig)
     detector: str = "silero"        # "silero" or "ours": measured, docs/vad.md
     silero: SileroVadConfig = field(default_factory=SileroVadConfig)
@@ -60,7 +63,7 @@ class Transcriber:
     """Streaming word transcriber for any speech model folder (labels from ``model.json``)."""
 
     def __init__(self, model: LoadedModel, config: TranscriberConfig | None = None, trace: bool = True,
-                 device: str | None = None):
+                 device: str | None = None, long_runs: LoadedModel | None = None):
         if model.task != "speech":
             raise VaultError(f"{model.name}: is a {model.task} model; transcription needs a speech model")
         self.model = model
@@ -98,6 +101,14 @@ class Transcriber:
         # Frames held back outside words: pre-roll plus what the VAD may still move a start back over.
         self._hold = self._pre_roll + self.vad._onset_win + self.vad._lookback
         self._max_word = self.vad._max_len + self._hold + self.vad._hang + 2
+        # runs too long for a word go to a connected-digit companion model, when there is one (long_runs.py)
+        self.long_runs: LongRunReader | None = None
+        if long_runs is not None:
+            if not fits_companion(model, long_runs.meta):
+                raise VaultError(f"{long_runs.name}: cannot read {model.name}'s long runs (it needs a connected-digit "
+                                 f"model with the same frontend whose words are labels of {model.name})")
+            self.long_runs = LongRunReader(long_runs, self.hop_s, self._pre_roll, self.config.long_run_max_s,
+                                           device=device)
         self.reset()
 
     # ----------------------------------------------------------------------------------------------
@@ -112,6 +123,8 @@ class Transcriber:
         self._word_first = 0                          # stream index of _word_probs[0]
         self.rejected: deque[dict] = deque(maxlen=64)  # recent rejected segments, for displays/debugging
         self.utterance_ends: deque[float] = deque(maxlen=64)  # times (s) where the VAD closed an utterance
+        if self.long_runs is not None:
+            self.long_runs.reset()
 
     @property
     def frames_seen(self) -> int:
@@ -148,9 +161,18 @@ class Transcriber:
     def _process(self, frames: np.ndarray) -> DecodedStep:
         steps: list[StreamStep] = []
         events: list[RecognitionEvent] = []
+        long_runs = self.long_runs
         for i in range(frames.shape[0]):
             self._pending.append(frames[i])
+            if long_runs is not None:
+                long_runs.append(frames[i])
             upd = self.vad.push(frames[i:i + 1])
+            if long_runs is not None and long_runs.open:
+                if upd.starts or self.vad.state == self.vad.SILENCE:
+                    events.extend(long_runs.read())      # the too-long run has ended
+                elif long_runs.full():                   # at its limit: read this piece, go on with the next
+                    events.extend(long_runs.read())
+                    long_runs.begin(long_runs.pushed)
             for start in upd.starts:
                 self._begin_word(start, steps)
             self.utterance_ends.extend(self.frame_start_s(k) for k in upd.utterance_ends)
@@ -160,6 +182,8 @@ class Transcriber:
                 ev = self._end_word(seg)
                 if ev is not None:
                     events.append(ev)
+                elif long_runs is not None and self._for_long_runs(seg):
+                    long_runs.begin(seg.start_frame)
         if not self.vad.active and len(self._pending) > self._hold:
             steps.append(self._run_pending(len(self._pending) - self._hold))
         return DecodedStep(self._merge(steps), events, self.vad.active)
@@ -174,6 +198,10 @@ class Transcriber:
             ev = self._end_word(seg)
             if ev is not None:
                 events.append(ev)
+            elif self.long_runs is not None and self._for_long_runs(seg):
+                self.long_runs.begin(seg.start_frame)
+        if self.long_runs is not None and self.long_runs.open:
+            events.extend(self.long_runs.read())
         return events
 
     # ----------------------------------------------------------------------------------------------
@@ -233,6 +261,15 @@ class Transcriber:
             if info:
                 self.rejected.append(info)
             self._word_probs.clear()
+
+    def _for_long_runs(self, seg: VadSegment) -> bool:
+        """A segment no word was taken from that may hold several words: too long for one, or (rejected as
+        unknown or unsure) at least ``long_word_ms`` long, like "four one one" said in one breath."""
+        if not seg.accepted:
+            return seg.reason == "too long"
+        last = self.rejected[-1] if self.rejected else {}
+        return (last.get("reason") in ("unknown", "low confidence")
+                and seg.n_frames * self.hop_s * 1000.0 >= self.config.long_word_ms)
 
     def _merge(self, steps: list[StreamStep]) -> StreamStep:
         """One step for the whole push (what the GUI draws): the frames the network ran, in order."""
