@@ -60,7 +60,7 @@ SATURATION_EVERY = 15       # the saturation summary redraws at 2 Hz: a summary 
 # heard (issue 16: the app took 100-160 % of a core listening to silence).
 HEAVY_EVERY = 3             # heatmaps, spectrogram, unit lines: 10 Hz while something is heard
 QUIET_EVERY = 10            # every view at 3 Hz while the input is quiet (VAD not active, low level)
-QUIET_HEAVY_EVERY = 30      # ... and the heavy views at 1 Hz (they show the last thing heard)
+QUIET_HEAVY_EVERY = 60      # ... and the heavy views at 0.5 Hz (they show the last thing heard)
 TOP5_EVERY = 2              # the top-5 bars and the transcript: 15 Hz (the waveform and level meter: 30 Hz)
 STATUS_EVERY = 6            # the status bar's figures: 5 Hz
 QUIET_DB = -50.0            # input level below which (with the VAD idle) the stream counts as quiet

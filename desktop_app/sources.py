@@ -30,7 +30,7 @@ from recognizers.io.extensions import AUDIO_EXTENSIONS, IMAGE_EXTENSIONS, VIDEO_
 from recognizers.io.video import VideoFile, image_files, read_image, shrink
 
 BLOCK_MS = 20.0
-READ_MS = 20                # the microphone is read this often (see _AudioReader.begin)
+READ_MS = 40                # the microphone is read this often (see _AudioReader.begin): two blocks a read
 IMAGE_FOLDER_FPS = 15.0
 
 
@@ -296,15 +296,15 @@ class _AudioReader(QObject):
             fmt = self.device.preferredFormat()
         self.format = fmt
         self.audio = QAudioSource(self.device, fmt, self)
-        self.audio.setBufferSize(int(fmt.bytesForDuration(200_000)))   # 200 ms: capture never waits on us
+        self.audio.setBufferSize(int(fmt.bytesForDuration(400_000)))   # 400 ms: capture never waits on us
         self.io = self.audio.start()
         if self.io is None or self.audio.error() != QtAudio.Error.NoError:
             self.start_failed = True
             self.failed.emit(f"{self.device.description()}: could not start recording ({self.audio.error().name})")
             return
         # polled every READ_MS rather than on readyRead: PulseAudio hands Qt 5 ms fragments, and a Python
-        # call per fragment (~200 a second) cost 9 % of a core on the capture thread (issue 16); the 200 ms
-        # buffer holds ten polls' worth
+        # call per fragment (~200 a second) cost 9 % of a core on the capture thread (issue 16); the 400 ms
+        # buffer holds ten polls' worth. The inference thread runs 40 ms batches anyway.
         self._poll = QTimer(self)
         self._poll.setInterval(READ_MS)
         self._poll.timeout.connect(self._read)

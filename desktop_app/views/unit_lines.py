@@ -10,7 +10,7 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QLineEdit, QVBoxLa
 
 from ..live_state import GATES, Snapshot
 from .gate_heatmaps import GATE_TITLES
-from .time_window import make_time_plot, scroll_to
+from .time_window import make_time_plot, scroll_to, set_y_range
 
 MAX_LINES = 8
 # eight distinct colours, readable on the dark theme (Okabe-Ito plus two): each unit line has its own
@@ -56,6 +56,7 @@ class UnitLinesView(QWidget):
         self.units: list[int] = []
         self._last_snap: Snapshot | None = None
         self._drawn_key = None
+        self._y_range: tuple[float, float] | None = None
         self.units_edit.editingFinished.connect(self._units_edited)
         self.gate_box.currentIndexChanged.connect(lambda _i: self._relabel())
         self._units_edited()
@@ -93,6 +94,7 @@ class UnitLinesView(QWidget):
                 curve.setData([], [])
         # the new selection is drawn at once from the last data (also while paused or after the stream)
         self._drawn_key = None
+        self._y_range = None
         if self._last_snap is not None:
             self.update_from(self._last_snap)
 
@@ -100,6 +102,7 @@ class UnitLinesView(QWidget):
         """Forget the last stream's lines (a mode or model switch)."""
         self._last_snap = None
         self._drawn_key = None
+        self._y_range = None
         for curve in self.curves:
             curve.setData([], [])
 
@@ -120,3 +123,20 @@ class UnitLinesView(QWidget):
         for k, u in enumerate(self.units):
             # gate values are always finite; connect="all" draws one polyline without a per-point mask
             self.curves[k].setData(t, v[:, u], skipFiniteCheck=True, connect="all")
+        if self.units:
+            self._fit_y(v[:, [u for u in self.units if u < v.shape[1]]])
+
+    def _fit_y(self, shown: np.ndarray) -> None:
+        """Grow the y range at once to what is shown, shrink it only when it is over twice too large: an
+        automatic range re-laid the left axis (its ticks regenerated) on every redraw."""
+        if shown.size == 0:
+            return
+        lo, hi = float(np.min(shown)), float(np.max(shown))
+        if not (np.isfinite(lo) and np.isfinite(hi)):
+            return
+        pad = max(0.05 * (hi - lo), 0.02)
+        lo, hi = lo - pad, hi + pad
+        cur = self._y_range
+        if cur is None or lo < cur[0] or hi > cur[1] or (cur[1] - cur[0]) > 2.0 * (hi - lo):
+            self._y_range = (lo, hi)
+            set_y_range(self.plot, lo, hi)
