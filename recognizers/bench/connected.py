@@ -2,6 +2,7 @@
 
     python -m recognizers.bench.connected --model MODEL --data DIR [--strings 200] [--snr clean,20,10]
                                           [--non-speech-minutes 20] [--json]
+                                          [--words-model digits-en] [--groups all|G1,G2,...]
 
 Strings of 2–5 digits of one unseen speaker (the model's validation/excluded groups from ``model.json``;
 voiced parts joined with −20 … +40 ms gaps, i.e. no pauses) are concatenated into one long stream with
@@ -11,6 +12,12 @@ stream), string accuracy (the digits recognised inside a string's time span equa
 from the end of a string to the push that emitted its last digit, digits read in the same speakers'
 words that are not digits (one after another, with pauses), and insertions per hour on the same
 synthetic non-speech as ``bench_transcription``.
+
+``--words-model M`` decodes the same streams with what the app runs for the isolated-word model ``M``
+(:func:`recognizers.decoders.make_decoder`: its Transcriber, whose runs too long for one word are read by
+``MODEL`` as companion) and with ``M`` alone (no companion), in the same run. ``--groups all`` takes every
+speaker of ``--data`` (for a dataset none of the models trained on), else the listed groups; by default the
+model's own held-out groups.
 """
 from __future__ import annotations
 
@@ -70,6 +77,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--min-confidence", type=float, default=None)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--words-model", default="", help="also decode with this isolated-word model, with and without "
+                    "MODEL reading its too-long runs")
+    ap.add_argument("--groups", default="", help="'all' or comma-separated speaker groups (default: MODEL's "
+                    "held-out groups)")
     args = ap.parse_args(argv)
     import torch
     torch.set_num_threads(1)
@@ -79,7 +90,15 @@ def main(argv: list[str] | None = None) -> int:
     thr = tr.min_confidence
     sr = tr.sample_rate_hz
     speakers = unseen_speakers(model)
-    pool = DigitPool.from_folder(args.data, sr, groups=set(speakers), other_words=True)
+    if args.groups:
+        speakers = None if args.groups == "all" else args.groups.split(",")
+    pool = DigitPool.from_folder(args.data, sr, groups=set(speakers) if speakers else None, other_words=True)
+    decoders = [("connected", tr)]
+    if args.words_model:
+        from recognizers.decoders import make_decoder
+        words = load_model(args.words_model, task="speech")
+        decoders += [("words+connected", make_decoder(words, trace=False, long_runs=model)),
+                     ("words alone", make_decoder(words, trace=False, long_runs=None))]
     if not pool.speakers:
         print(f"{args.data}: no digit clips of the model's unseen speakers {speakers}", file=sys.stderr)
         return 2
@@ -88,39 +107,45 @@ def main(argv: list[str] | None = None) -> int:
         snr_db = None if snr == "clean" else float(snr)
         rng = np.random.default_rng(args.seed)
         audio, refs = build_string_stream(pool, args.strings, rng, sr, snr_db)
-        events, emitted_at, _, wall = run_stream(tr, audio, 10.0)
-        r = score(refs, events, emitted_at)
-        r.update(snr_db=snr_db, real_time_factor=wall / (audio.size / sr))
-        out["results"].append(r)
+        for name, dec in decoders:
+            dec.reset()
+            events, emitted_at, _, wall = run_stream(dec, audio, 10.0)
+            r = score(refs, events, emitted_at)
+            r.update(snr_db=snr_db, decoder=name, real_time_factor=wall / (audio.size / sr))
+            out["results"].append(r)
     others = pool.others()
     if others:      # words outside the vocabulary, one after another with pauses: every digit read is wrong
         audio, _ = build_word_stream([("", w) for w in others], np.random.default_rng(args.seed + 1), sr,
                                      pause_s=(0.5, 1.0))
-        events, _, _, _ = run_stream(tr, audio, 10.0)
-        out["out_of_vocabulary"] = {"words": len(others), "digits_read": len(events)}
+        out["out_of_vocabulary"] = {}
+        for name, dec in decoders:
+            dec.reset()
+            events, _, _, _ = run_stream(dec, audio, 10.0)
+            out["out_of_vocabulary"][name] = {"words": len(others), "digits_read": len(events)}
     if args.non_speech_minutes > 0:
         audio = build_non_speech_stream(args.non_speech_minutes * 60, np.random.default_rng(99), sr)
-        events, _, _, _ = run_stream(tr, audio, 10.0)
-        out["non_speech"] = {"minutes": args.non_speech_minutes, "insertions": len(events),
-                             "insertions_per_hour": len(events) / (args.non_speech_minutes / 60)}
+        out["non_speech"] = {}
+        for name, dec in decoders:
+            dec.reset()
+            events, _, _, _ = run_stream(dec, audio, 10.0)
+            out["non_speech"][name] = {"minutes": args.non_speech_minutes, "insertions": len(events),
+                                       "insertions_per_hour": len(events) / (args.non_speech_minutes / 60)}
     if args.json:
         print(json.dumps(out, indent=1))
     else:
         print(f"model {args.model}, {len(pool.speakers)} unseen speakers, {args.strings} strings of 2-5 digits "
               f"per condition, min confidence {thr}")
-        print("SNR     digits  digit acc  string acc  S/D/I        latency median/p90")
+        print("decoder          SNR     digits  digit acc  string acc  S/D/I        latency median/p90")
         for r in out["results"]:
             lat = (f"{r['latency_median_ms']:.0f}/{r['latency_p90_ms']:.0f} ms"
                    if r["latency_median_ms"] is not None else "-")
-            print(f"{'clean' if r['snr_db'] is None else r['snr_db']:<7} {r['digits']:>6}  "
+            print(f"{r['decoder']:<16} {'clean' if r['snr_db'] is None else r['snr_db']:<7} {r['digits']:>6}  "
                   f"{r['digit_accuracy']:8.1%}  {r['string_accuracy']:9.1%}   "
                   f"{r['substitutions']}/{r['deletions']}/{r['insertions']:<8}  {lat}")
-        if "out_of_vocabulary" in out:
-            o = out["out_of_vocabulary"]
-            print(f"out-of-vocabulary words: {o['digits_read']} digits read in {o['words']} words")
-        if "non_speech" in out:
-            ns = out["non_speech"]
-            print(f"non-speech: {ns['insertions']} insertions in {ns['minutes']:.0f} min "
+        for name, o in out.get("out_of_vocabulary", {}).items():
+            print(f"{name}: out-of-vocabulary words: {o['digits_read']} digits read in {o['words']} words")
+        for name, ns in out.get("non_speech", {}).items():
+            print(f"{name}: non-speech: {ns['insertions']} insertions in {ns['minutes']:.0f} min "
                   f"({ns['insertions_per_hour']:.1f} per hour)")
     return 0
 
