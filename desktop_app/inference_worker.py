@@ -28,6 +28,25 @@ _END = object()
 AUDIO_BATCH = 2
 MAX_AUDIO_BATCH = 10
 BATCH_WAIT_S = 0.06         # the longest wait for the rest of a batch (a paused or ending source)
+# Gesture: MediaPipe costs about 27 ms of CPU a frame, so a 30 fps video tracked in full took 80 % of a
+# core by itself (issue 16). Hands are tracked in at most MAX_TRACK_FPS frames a second; the frames between
+# two tracked ones get landmarks interpolated between them (one frame later), so the model still gets every
+# frame at its rate. While a take is recorded (a ``tap``) every frame is tracked.
+MAX_TRACK_FPS = 15.0
+
+
+def tracking_stride(fps: float | None) -> int:
+    """Track one frame in this many, for a video at ``fps`` (None: a camera, taken as 30 fps)."""
+    return max(1, int(round((fps or 30.0) / MAX_TRACK_FPS)))
+
+
+def interpolate_frames(a: np.ndarray, b: np.ndarray, w: float) -> np.ndarray:
+    """Landmark frames ``(2, 21, 3)``: ``a + w (b - a)`` per hand slot; a slot missing in ``b`` keeps ``a``
+    (NaN stays NaN where ``a`` has no hand)."""
+    out = a + np.float32(w) * (b - a)
+    missing = np.isnan(out)
+    out[missing] = a[missing]
+    return out.astype(np.float32, copy=False)
 
 
 class LivePipeline:
@@ -47,6 +66,10 @@ class LivePipeline:
         self.tracker = None
         self.note = ""
         self.tap: Callable[..., None] | None = None
+        self.track_every = 1            # video: track hands in one frame of this many (tracking_stride)
+        self._seen = 0                  # video frames received
+        self._held: list[np.ndarray] = []       # untracked frames waiting for the next tracked one
+        self._last_frame: np.ndarray | None = None   # landmarks of the last tracked frame
 
     def start(self) -> None:
         if self.kind == "video":
@@ -66,6 +89,9 @@ class LivePipeline:
 
     def process(self, block: np.ndarray, blocks: int = 1) -> None:
         """Run one capture block (audio: or ``blocks`` of them, concatenated)."""
+        if self.kind == "video" and self.tracker is not None and (self.track_every > 1 or self._held):
+            self._process_strided(block)
+            return
         t = time.perf_counter()
         x, tap_args = self._input(block, blocks)
         if self.kind == "audio":
@@ -77,7 +103,41 @@ class LivePipeline:
             decoded = self.decoder.push(x)
             self.state.add_step(decoded, (time.perf_counter() - t) / blocks)    # per capture block
 
+    def _process_strided(self, rgb: np.ndarray) -> None:
+        from recognizers.frontends.hand_tracking import hands_to_frame
+        self._seen += 1
+        tracking_all = self.tap is not None       # a take is being recorded: every frame is tracked
+        if not tracking_all and (self._seen - 1) % self.track_every and len(self._held) < self.track_every:
+            self._held.append(rgb)
+            self.state.count_received()
+            return
+        t = time.perf_counter()
+        hands = self.tracker.process(rgb)
+        self.state.add_image(rgb, hands)          # the camera view shows the tracked frames
+        frame = hands_to_frame(hands)
+        prev, held = self._last_frame, self._held
+        self._held = []
+        n = len(held) + 1
+        for j, held_rgb in enumerate(held):
+            self._push_frame(frame if prev is None else interpolate_frames(prev, frame, (j + 1) / n), held_rgb,
+                             (time.perf_counter() - t) / n)
+        self._push_frame(frame, rgb, (time.perf_counter() - t) / n)
+        self._last_frame = frame
+
+    def _push_frame(self, frame: np.ndarray, rgb: np.ndarray, elapsed_s: float) -> None:
+        tap = self.tap
+        if tap is not None:
+            tap(frame, rgb)
+        if self.decoder is not None:
+            t = time.perf_counter()
+            decoded = self.decoder.push(frame)
+            self.state.add_step(decoded, elapsed_s + time.perf_counter() - t)
+
     def finish(self) -> None:
+        if self._held and self._last_frame is not None:     # the stream's last frames were not tracked
+            for held_rgb in self._held:
+                self._push_frame(self._last_frame, held_rgb, 0.0)
+        self._held = []
         if self.decoder is not None:
             self.state.add_events(self.decoder.flush())
 

@@ -104,6 +104,11 @@ class LiveState:
             self.video_frames += 1
             self.counters.blocks_received += 1
 
+    def count_received(self) -> None:
+        """A video frame reached the inference thread but was not tracked (see inference_worker)."""
+        with self.lock:
+            self.counters.blocks_received += 1
+
     def add_step(self, decoded: DecodedStep, elapsed_s: float = 0.0) -> None:
         step = decoded.step
         with self.lock:

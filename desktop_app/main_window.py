@@ -34,7 +34,7 @@ from recognizers.training.loop import resolve_device
 
 from . import sources as src
 from .dataset_dock import DatasetDock
-from .inference_worker import InferenceWorker, make_pipeline
+from .inference_worker import InferenceWorker, make_pipeline, tracking_stride
 from .live_state import LiveState, Snapshot
 from .model_catalog import SHIPPED_MODELS, default_model, find_models
 from .qt_workarounds import protect_singletons
@@ -581,6 +581,8 @@ class MainWindow(QMainWindow):
         elif self.mode == "gesture" and getattr(source, "fps", None):
             fps = float(source.fps)
         state.frame_rate_hz = fps
+        if self.mode == "gesture":
+            pipeline.track_every = tracking_stride(getattr(source, "fps", None))
         return state, pipeline, note
 
     def _add_notice(self, text: str) -> None:

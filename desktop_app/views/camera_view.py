@@ -5,6 +5,7 @@ import numpy as np
 import pyqtgraph as pg
 
 from ..live_state import Snapshot
+from .fast_image import RgbImage
 
 # MediaPipe's 21-landmark hand topology (wrist 0; thumb 1-4; index 5-8; middle 9-12; ring 13-16; pinky 17-20)
 HAND_CONNECTIONS = ((0, 1), (1, 2), (2, 3), (3, 4), (0, 5), (5, 6), (6, 7), (7, 8), (5, 9), (9, 10), (10, 11),
@@ -23,7 +24,7 @@ class CameraView(pg.GraphicsLayoutWidget):
         self.view.invertY(True)
         self.view.setMenuEnabled(False)
         self.view.setMouseEnabled(x=False, y=False)
-        self.image = pg.ImageItem()
+        self.image = RgbImage()
         self.view.addItem(self.image)
         self.bones = []
         self.joints = []
@@ -48,7 +49,9 @@ class CameraView(pg.GraphicsLayoutWidget):
         self._serial = snap.image_serial
         img = snap.image
         h, w = img.shape[:2]
-        self.image.setImage(img, autoLevels=False, levels=(0, 255))
+        # a preview: about one image pixel per screen pixel (a 640 px frame in a 300 px view: every 2nd)
+        view_px = max(1.0, self.view.width())
+        self.image.set_image(img, step=max(1, int(w / view_px)))
         if (w, h) != self._size:
             self._size = (w, h)
             self.view.setRange(xRange=(0, w), yRange=(0, h), padding=0)

@@ -64,3 +64,41 @@ class FastImage(pg.GraphicsObject):
         painter.scale(r.width() / self._qimage.width(), r.height() / self._qimage.height())
         painter.drawImage(QRectF(0, 0, self._qimage.width(), self._qimage.height()), self._qimage)
         painter.restore()
+
+
+class RgbImage(pg.GraphicsObject):
+    """An ``(h, w, 3)`` uint8 RGB frame drawn into ``(0, 0, w, h)`` (row 0 at y = 0: a view with its y axis
+    inverted shows it upright). ``pg.ImageItem`` re-scaled every 640x480 frame through levels in numpy
+    before drawing it; this wraps the frame as a QImage as it is. ``step`` > 1 shows every step-th pixel
+    (a preview smaller than the frame needs no more), still covering the full frame's rectangle."""
+
+    def __init__(self):
+        super().__init__()
+        self.image: np.ndarray | None = None      # the frame last shown (full size)
+        self._shown: np.ndarray | None = None      # what the QImage wraps (kept alive with it)
+        self._qimage: QImage | None = None
+        self._rect = QRectF()
+
+    def set_image(self, rgb: np.ndarray, step: int = 1) -> None:
+        h, w = rgb.shape[:2]
+        self.image = rgb
+        shown = np.ascontiguousarray(rgb[::step, ::step] if step > 1 else rgb, dtype=np.uint8)
+        sh, sw = shown.shape[:2]
+        self._shown = shown
+        self._qimage = QImage(shown.data, sw, sh, 3 * sw, QImage.Format.Format_RGB888)
+        rect = QRectF(0, 0, w, h)
+        if rect != self._rect:
+            self.prepareGeometryChange()
+            self._rect = rect
+        self.update()
+
+    def clear(self) -> None:
+        self.image = self._shown = self._qimage = None
+        self.update()
+
+    def boundingRect(self) -> QRectF:
+        return QRectF(self._rect) if self._qimage is not None else QRectF()
+
+    def paint(self, painter, *args) -> None:
+        if self._qimage is not None:
+            painter.drawImage(self._rect, self._qimage)

@@ -1,0 +1,178 @@
+"""Issue 16: what keeps the app's CPU down must not change what it shows or recognises.
+
+Static time axes, the FastImage / RgbImage items, 40 ms decoder batches, and hand tracking at most
+15 frames a second with interpolated landmarks in between.
+"""
+from __future__ import annotations
+
+import threading
+import time
+
+import numpy as np
+import pytest
+
+pytest.importorskip("pyqtgraph")
+
+from PySide6.QtCore import QRectF  # noqa: E402
+
+from desktop_app.inference_worker import (  # noqa: E402
+    InferenceWorker,
+    LivePipeline,
+    interpolate_frames,
+    tracking_stride,
+)
+from desktop_app.live_state import LiveState  # noqa: E402
+from desktop_app.views.fast_image import FastImage, RgbImage  # noqa: E402
+from desktop_app.views.time_window import WINDOW_S, StaticTimeAxis, make_time_plot, scroll_to  # noqa: E402
+
+
+def test_the_time_axis_stays_put_while_the_view_scrolls(qtbot):
+    plot = make_time_plot()
+    axis = plot.getAxis("bottom")
+    assert isinstance(axis, StaticTimeAxis)
+    for now in (0.3, 7.25, 12.0):
+        scroll_to(plot, now)
+        (x0, x1), _ = plot.getViewBox().viewRange()
+        assert (x0, x1) == pytest.approx((now - WINDOW_S, now))    # right edge = now, even before 5 s
+        assert tuple(axis.range) == (-WINDOW_S, 0.0)               # "0 = now": never re-ranged
+    # a fixed-span plot (the explain view) keeps a stream-time axis
+    assert not isinstance(make_time_plot(live=False).getAxis("bottom"), StaticTimeAxis)
+
+
+def test_heatmap_hover_still_reads_stream_time(qtbot):
+    from desktop_app.live_state import GATES, Counters, Snapshot
+    from desktop_app.views.gate_heatmaps import GateHeatmapView
+    view = GateHeatmapView()
+    qtbot.addWidget(view)
+    gates = {g: np.tile(np.arange(100, dtype=np.float32)[:, None] / 100, (1, 8)) for g in GATES}
+    view.update_from(Snapshot(now_s=12.0, frame_rate_hz=100.0, labels=[], counters=Counters(), gates=gates,
+                              frames_t0_s=11.0))
+    assert view.images["i"].image.shape == (8, 100)
+    unit, t, value = view.cell_at("i", 11.505, 3.5)
+    assert unit == 3 and t == pytest.approx(11.5) and value == pytest.approx(0.5)
+    assert "t = 11.50 s" in view.describe("i", 11.505, 3.5)
+
+
+def test_fast_image_wraps_its_data(qtbot):
+    img = FastImage()
+    img.setLookupTable(np.stack([np.arange(256)] * 3, 1).astype(np.uint8))
+    u8 = (np.arange(3 * 5, dtype=np.uint8) * 10).reshape(3, 5)       # a width that is not a multiple of 4
+    img.set_image(u8, QRectF(1.0, 0.0, 0.05, 3))
+    assert np.array_equal(img.image, u8)
+    assert img._qimage.width() == 5 and img._qimage.height() == 3
+    assert img._qimage.pixelIndex(4, 2) == u8[2, 4]                  # QImage row = data row
+    assert img.boundingRect() == QRectF(1.0, 0.0, 0.05, 3)
+    img.clear()
+    assert img.image is None and img.boundingRect().isEmpty()
+
+
+def test_rgb_preview_keeps_the_frames_rectangle(qtbot):
+    item = RgbImage()
+    rgb = np.random.default_rng(0).integers(0, 255, (48, 64, 3), dtype=np.uint8)
+    item.set_image(rgb, step=2)
+    assert item.image is rgb and item._qimage.width() == 32 and item.boundingRect() == QRectF(0, 0, 64, 48)
+    c = item._qimage.pixelColor(3, 5)
+    assert (c.red(), c.green(), c.blue()) == tuple(rgb[10, 6])
+
+
+def test_interpolated_landmarks_keep_missing_hands_missing():
+    a = np.full((2, 21, 3), np.nan, np.float32)
+    b = np.full((2, 21, 3), np.nan, np.float32)
+    a[1], b[1] = 0.2, 0.6
+    a[0] = 0.5                      # the left hand leaves in b: the in-between frame keeps a's
+    mid = interpolate_frames(a, b, 0.5)
+    assert np.allclose(mid[1], 0.4) and np.allclose(mid[0], 0.5)
+    b2 = b.copy()
+    b2[0] = 0.9
+    a2 = a.copy()
+    a2[0] = np.nan                  # a hand that appears in b is not invented before it
+    assert np.isnan(interpolate_frames(a2, b2, 0.5)[0]).all()
+    assert tracking_stride(30.0) == 2 and tracking_stride(15.0) == 1 and tracking_stride(None) == 2
+
+
+class _Tracker:
+    def __init__(self):
+        self.calls = 0
+
+    def process(self, rgb):
+        self.calls += 1
+        return []
+
+    def close(self):
+        pass
+
+
+class _Decoder:
+    def __init__(self):
+        self.frames = []
+
+    def push(self, x):
+        from recognizers.events import DecodedStep
+        from recognizers.streaming import StreamStep
+        self.frames.append(np.asarray(x).copy())
+        return DecodedStep(StreamStep(0, np.zeros((0, 1), np.float32), np.zeros((0, 1), np.float32)))
+
+    def flush(self):
+        return []
+
+
+def _video_pipeline(stride: int) -> tuple[LivePipeline, _Tracker, _Decoder]:
+    state = LiveState(["a"], 30.0, 6.0)
+    dec = _Decoder()
+    p = LivePipeline(state, None, "video")
+    p.decoder = dec
+    p.tracker = _Tracker()
+    p.track_every = stride
+    return p, p.tracker, dec
+
+
+def test_hands_tracked_in_every_other_frame_and_the_model_gets_every_frame(monkeypatch):
+    frames = [np.full((2, 21, 3), float(k), np.float32) for k in range(7)]
+    it = iter(frames)
+    monkeypatch.setattr("recognizers.frontends.hand_tracking.hands_to_frame", lambda hands: next(it))
+    p, tracker, dec = _video_pipeline(2)
+    rgb = np.zeros((4, 4, 3), np.uint8)
+    for _ in range(9):
+        p.process(rgb)
+    p.finish()
+    assert tracker.calls == 5                   # frames 0, 2, 4, 6, 8
+    got = [float(f[0, 0, 0]) for f in dec.frames]
+    # tracked frames give 0..4; the untracked ones between them are midpoints; the last is held
+    assert got == [0.0, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 3.5, 4.0]
+    assert p.state.counters.blocks_received == 9
+
+
+def test_every_frame_is_tracked_while_a_take_is_recorded(monkeypatch):
+    monkeypatch.setattr("recognizers.frontends.hand_tracking.hands_to_frame",
+                        lambda hands: np.zeros((2, 21, 3), np.float32))
+    p, tracker, dec = _video_pipeline(2)
+    taps = []
+    p.tap = lambda frame, rgb: taps.append(frame)
+    for _ in range(6):
+        p.process(np.zeros((4, 4, 3), np.uint8))
+    assert tracker.calls == 6 and len(taps) == 6 and len(dec.frames) == 6
+
+
+def test_audio_blocks_reach_the_decoder_in_batches(qtbot):
+    state = LiveState(["a"], 100.0, 6.0, sample_rate_hz=16000)
+    pushed, lock = [], threading.Lock()
+
+    class Pipe(LivePipeline):
+        def process(self, block, blocks=1):
+            with lock:
+                pushed.append((block.copy(), blocks))
+            self.state.add_audio(block, blocks)
+
+    worker = InferenceWorker(Pipe(state, None, "audio"))
+    blocks = [np.full(320, k, np.float32) for k in range(7)]
+    for b in blocks:
+        assert worker.offer(b)
+    worker.end_of_stream()
+    worker.start()
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and sum(n for _, n in pushed) < 7:
+        time.sleep(0.02)
+    worker.stop()
+    assert sum(n for _, n in pushed) == 7 and state.counters.blocks_received == 7
+    assert all(n >= 2 for _, n in pushed[:-1])               # 40 ms or more per push
+    assert np.array_equal(np.concatenate([b for b, _ in pushed]), np.concatenate(blocks))   # order kept
