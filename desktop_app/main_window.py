@@ -58,7 +58,8 @@ SATURATION_EVERY = 15       # the saturation summary redraws at 2 Hz: a summary 
 # What a redraw costs is pyqtgraph painting, so the heavy views (six heatmaps, spectrogram, unit lines) are
 # drawn at a lower rate than the waveform and the top-5 bars, and everything slows down while nothing is
 # heard (issue 16: the app took 100-160 % of a core listening to silence).
-HEAVY_EVERY = 3             # heatmaps, spectrogram, unit lines: 10 Hz while something is heard
+HEAVY_EVERY = 6             # heatmaps, spectrogram, unit lines: 5 Hz while something is heard (10 Hz cost 4
+#                             more points of a core while speaking, issue 16)
 QUIET_EVERY = 10            # every view at 3 Hz while the input is quiet (VAD not active, low level)
 QUIET_HEAVY_EVERY = 60      # ... and the heavy views at 0.5 Hz (they show the last thing heard)
 TOP5_EVERY = 2              # the top-5 bars and the transcript: 15 Hz (the waveform and level meter: 30 Hz)
@@ -759,7 +760,7 @@ class MainWindow(QMainWindow):
         else:
             self.camera.update_from(snap)
         # each view has its rate (issue 16: what a redraw costs is painting): the top-5 and the transcript at
-        # 15 Hz, the heavy views at 10 Hz, the saturation summary at 2 Hz, the status bar at 5 Hz
+        # 15 Hz, the heavy views at 5 Hz, the saturation summary at 2 Hz, the status bar at 5 Hz
         if force or quiet or self.ticks % TOP5_EVERY == 0:
             if self.models.get(self.mode) is not None:
                 self.predictions.update_from(snap)
