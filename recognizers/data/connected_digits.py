@@ -58,6 +58,7 @@ class DigitPool:
         """Digits ``0``..``9`` (or ``zero``..``nine``) by speaker; with ``other_words``, every other label's
         clips too, under :data:`OTHER` (words the model must not read as digits)."""
         from recognizers.data.datasets import scan_dataset
+        from recognizers.data.durations import check_training_clip
         pool = cls()
         for e in scan_dataset(data_dir, AUDIO_EXTENSIONS):
             label = DIGIT_WORDS.get(e.label, e.label)
@@ -68,6 +69,7 @@ class DigitPool:
                 if not other_words:
                     continue
                 label = OTHER
+            check_training_clip(e.path, "speech")      # a clip over 60 s is refused from its header (memory)
             x = voiced_part(load_audio(e.path, sample_rate_hz), sample_rate_hz)
             peak = float(np.max(np.abs(x))) if x.size else 0.0
             if peak > 0:

@@ -135,6 +135,15 @@ def test_training_on_demand_dataset_refuses_a_long_clip(tmp_path):
         ds.raw(Example(long, "3"))
 
 
+def test_connected_digit_pool_refuses_a_long_clip_before_decoding(tmp_path, monkeypatch):
+    import recognizers.data.connected_digits as connected_digits
+    _wav(tmp_path / "3" / "long.wav", TRAIN_MAX_SECONDS + 1, rate=4000)
+    monkeypatch.setattr(connected_digits, "load_audio",
+                        lambda *a, **k: (_ for _ in ()).throw(AssertionError("decoded a long clip")))
+    with pytest.raises(VaultError, match="training clip limit"):
+        connected_digits.DigitPool.from_folder(tmp_path, 16000)
+
+
 # ---- 2. long videos are refused before tracking ------------------------------------------------------------
 
 @pytest.fixture
