@@ -253,6 +253,22 @@ def test_chatter_filter_keeps_other_lines_in_order(capfd):
     assert err == "first\nsecond\nthird\nafter\n"
 
 
+def test_chatter_filter_drops_the_native_error_report_only_when_the_block_fails(capfd, monkeypatch):
+    import recognizers.io.quiet as quiet
+    monkeypatch.setattr(quiet, "LATE_LINES_S", 0.0)
+    report = (b"E0000 00:00:1.5   7 calculator_graph.cc:928] NOT_FOUND: failed\n"
+              b"Calculator::Open() for node \"x\" failed: Failed to load resource: m.tflite\n"
+              b"Can't find file: m.tflite\n")
+    with native_chatter_filtered():
+        os.write(2, report)
+    assert capfd.readouterr()[1] == report.decode()        # a success keeps error lines: something else failed
+    with pytest.raises(VaultError):
+        with native_chatter_filtered():
+            os.write(2, report + b"other\n")
+            raise VaultError("MediaPipe hand tracking failed: Failed to load resource: m.tflite")
+    assert capfd.readouterr()[1] == "other\n"               # our one line (printed by the caller) says it
+
+
 def test_gestures_on_a_video_prints_no_mediapipe_lines(tmp_path):
     import cv2
     p = tmp_path / "short.mp4"
