@@ -725,6 +725,9 @@ class MainWindow(QMainWindow):
         self.pause_button.setText("Resume" if self.paused else "Pause")
         if self.source is not None:
             self.source.set_paused(self.paused)
+        if self.paused:
+            # every view (the heavy ones redraw at 5 Hz) freezes on the same moment
+            self._draw(force=True)
         self._update_status(self.last_snapshot)
 
     # ==== drawing (GUI thread, REDRAW_HZ) ==============================================================
@@ -752,7 +755,8 @@ class MainWindow(QMainWindow):
             return
         heavy = force or self.ticks % (QUIET_HEAVY_EVERY if quiet else HEAVY_EVERY) == 0
         t = time.perf_counter()
-        snap = self.state.snapshot(self.layer)
+        saturation = force or self.redraws % SATURATION_EVERY == 0
+        snap = self.state.snapshot(self.layer, frames=heavy or saturation)
         if self.mode == "speech":
             self.waveform.update_from(snap)
             if heavy:
@@ -768,7 +772,7 @@ class MainWindow(QMainWindow):
         if heavy:
             self.heatmaps.update_from(snap)
             self.unit_lines.update_from(snap)
-        if force or self.redraws % SATURATION_EVERY == 0:
+        if saturation:
             self.saturation.update_from(snap)
         self._show_drops(snap)
         self.last_snapshot = snap
