@@ -10,6 +10,9 @@ from ..live_state import Snapshot
 TOP_K = 5
 NO_WORD_HINT = ("heard speech but no word: say digits with short pauses, "
                 "or pick digits-connected-en for digits said in one breath")
+NO_WORD_HINT_WORDS = "heard speech but no word: say the words one at a time, with short pauses"
+DIGIT_LABELS = frozenset("0123456789") | {"zero", "one", "two", "three", "four", "five", "six", "seven", "eight",
+                                          "nine"}
 SHOW_HINT_S = 4.0           # how long that hint stays
 SHOW_EVENT_S = 1.5          # how long a recognised word stays as the headline
 
@@ -128,7 +131,8 @@ class PredictionsView(QWidget):
             self._headline(f"{display_label(recent.label)}  {recent.confidence:.0%}", "#68d391")
         elif self.no_word_at_s is not None and 0 <= snap.now_s - self.no_word_at_s <= SHOW_HINT_S:
             self.state = "no word"
-            self._headline(NO_WORD_HINT, "#f6ad55")
+            digits = any(lab in DIGIT_LABELS for lab in snap.labels)
+            self._headline(NO_WORD_HINT if digits else NO_WORD_HINT_WORDS, "#f6ad55")
         elif snap.active:
             self.state = "active"
             self._headline("hearing something…" if snap.sample_rate_hz else "gesture in progress…", "#f6e05e")

@@ -15,7 +15,9 @@ from desktop_fixtures import engine_transcript  # noqa: E402
 from PySide6.QtCore import QSettings  # noqa: E402
 from testdata import REPO  # noqa: E402
 
+from desktop_app.live_state import Counters, Snapshot  # noqa: E402
 from desktop_app.main_window import MainWindow  # noqa: E402
+from desktop_app.views.predictions_view import NO_WORD_HINT_WORDS, PredictionsView  # noqa: E402
 
 DIGITS = REPO / "assets" / "models" / "digits-en"
 
@@ -38,3 +40,16 @@ def test_digits_said_in_one_breath_appear_in_the_transcript(qtbot, tmp_path):
     qtbot.waitUntil(lambda: len(w.transcript.events) >= len(expected), timeout=5000)
     assert [e.label for e in w.transcript.events] == expected      # ... and the window shows exactly those
     assert w.errors == []
+
+
+def test_the_no_word_hint_of_a_model_without_digits_does_not_offer_the_digit_model(qtbot):
+    import numpy as np
+    view = PredictionsView()
+    qtbot.addWidget(view)
+    labels = ["yes", "no", "up", "_unknown_"]
+    for now_s, active in ((1.0, True), (2.5, True), (2.6, False)):
+        view.update_from(Snapshot(now_s=now_s, frame_rate_hz=100.0, labels=labels, counters=Counters(),
+                                  probabilities=np.array([0.1, 0.1, 0.1, 0.7], np.float32), events=[], active=active,
+                                  gates={}, sample_rate_hz=16000))
+    assert view.state == "no word" and view.headline.text() == NO_WORD_HINT_WORDS
+    assert "digit" not in view.headline.text()
