@@ -45,9 +45,8 @@ def run(args) -> int:
     import torch
     torch.set_num_threads(1)  # pushes of a few frames: more threads only contend on a busy machine
     model = load_model(args.model, task="speech", device=device(args.device))
-    long_runs = {"auto": "auto", "off": None}.get(args.long_runs)
-    if args.long_runs not in ("auto", "off"):
-        long_runs = load_model(args.long_runs, task="speech", device=device(args.device))
+    long_runs = (args.long_runs if args.long_runs == "auto" else None if args.long_runs == "off"
+                 else load_model(args.long_runs, task="speech", device=device(args.device)))
     tr = make_decoder(model, trace=False, min_confidence=args.min_confidence,   # CTC models read digit strings
                       vad=args.vad, long_runs=long_runs)
     rate = int(model.frontend_config.get("sample_rate_hz", 16000))   # the rate the model's frontend reads

@@ -73,6 +73,17 @@ def _check_path_text(path: Path, what: str, error: type[VaultError]) -> None:
             raise error(f"{what} {safe_text(text[:60])}...: a name in it is longer than {MAX_NAME_BYTES} bytes")
 
 
+def _target_stat(path: Path, what: str, error: type[VaultError]) -> os.stat_result | None:
+    """The checked output path's ``os.stat`` (symlinks followed), or None when nothing is there yet."""
+    _check_path_text(path, what, error)
+    try:
+        return os.stat(path)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:      # a symlink loop, a path component that is a file, permission denied
+        raise error(f"{what} {safe_text(path)}: {exc.strerror or type(exc).__name__}") from None
+
+
 def check_output_file(path: str | os.PathLike, what: str = "--out",
                       error: type[VaultError] = VaultError) -> Path:
     """``path`` as a Path if we may (re)place a regular file there; else ``error`` naming it.
@@ -81,13 +92,7 @@ def check_output_file(path: str | os.PathLike, what: str = "--out",
     as ``/dev/null``, FIFO, socket; symlinks are followed), and a parent that is missing or not a folder.
     """
     path = Path(path)
-    _check_path_text(path, what, error)
-    try:
-        st = os.stat(path)
-    except FileNotFoundError:
-        st = None
-    except OSError as exc:      # a symlink loop, a path component that is a file, permission denied
-        raise error(f"{what} {safe_text(path)}: {exc.strerror or type(exc).__name__}") from None
+    st = _target_stat(path, what, error)
     if st is not None and not stat.S_ISREG(st.st_mode):
         kind = ("a folder" if stat.S_ISDIR(st.st_mode) else "a device" if stat.S_ISCHR(st.st_mode)
                 or stat.S_ISBLK(st.st_mode) else "a FIFO" if stat.S_ISFIFO(st.st_mode) else "not a regular file")
@@ -107,13 +112,7 @@ def check_output_folder(path: str | os.PathLike, what: str = "--out",
                         error: type[VaultError] = VaultError) -> Path:
     """``path`` as a Path if a folder may be created or replaced there (not a file, device or FIFO)."""
     path = Path(path)
-    _check_path_text(path, what, error)
-    try:
-        st = os.stat(path)
-    except FileNotFoundError:
-        st = None
-    except OSError as exc:
-        raise error(f"{what} {safe_text(path)}: {exc.strerror or type(exc).__name__}") from None
+    st = _target_stat(path, what, error)
     if st is not None and not stat.S_ISDIR(st.st_mode):
         raise error(f"{what} {safe_text(path)}: exists and is not a folder")
     if os.path.islink(path):
