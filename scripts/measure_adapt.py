@@ -43,6 +43,23 @@ def classify(model_dir, feats: list[np.ndarray]) -> np.ndarray:
     return np.concatenate(out)
 
 
+def replay_folder(args, speaker: str, tmp: Path) -> Path:
+    """``--replay`` as a folder-per-label set without the adapted speaker (a LOSO base model never heard them,
+    and their clips in the replay would leak the test takes): a seeded random subset of
+    ``--replay-n`` files (0: all), symlinked, built once per speaker."""
+    out = tmp / f"replay_{speaker}"
+    if out.is_dir():
+        return out
+    keep = [e for e in scan_dataset(args.replay, AUDIO_EXTENSIONS) if e.group not in (speaker, f"fsdd-{speaker}")]
+    if args.replay_n and args.replay_n < len(keep):
+        idx = np.random.default_rng(0).choice(len(keep), size=args.replay_n, replace=False)
+        keep = [keep[i] for i in sorted(idx)]
+    for i, e in enumerate(keep):
+        (out / e.label).mkdir(parents=True, exist_ok=True)
+        (out / e.label / f"{i:05d}_{e.path.name}").symlink_to(e.path.resolve())
+    return out
+
+
 DIGIT_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
 
 
@@ -156,6 +173,14 @@ def main() -> int:
     ap.add_argument("--l2sp", type=float, default=0.1)
     ap.add_argument("--lr", type=float, default=5e-4)
     ap.add_argument("--trainable", default="all")
+    ap.add_argument("--repeats", type=int, default=8)
+    ap.add_argument("--replay", default=None, help="FSDD mode: replay this dataset (e.g. work/digits_data) while "
+                    "adapting, without the adapted speaker's clips")
+    ap.add_argument("--replay-n", type=int, default=0, help="--replay: a random subset of this many files (0: all)")
+    ap.add_argument("--replay-per-epoch", type=int, default=0, help="replay examples per epoch (0: as many as "
+                    "the repeated takes)")
+    ap.add_argument("--sc-check", default=None, help="FSDD mode: also check the Speech Commands v0.02 digit clips "
+                    "of this folder before -> after")
     ap.add_argument("--json", default=None)
     ap.add_argument("--sc", default=None, help="Speech Commands v0.02 folder: measure unseen speakers instead")
     ap.add_argument("--min-takes", type=int, default=4)
@@ -180,6 +205,13 @@ def main() -> int:
     num = np.array([take_number(e.path) for e in examples])
     print(f"features of {len(examples)} clips in {time.time() - t0:.0f} s", file=sys.stderr)
     base_pred = classify(args.model, feats)
+    sc_feats, sc_truth, sc_base = [], None, None
+    if args.sc_check:   # a second "everyone else": Speech Commands v0.02 digit clips (speakers no model heard)
+        sc_clips = [(p, w) for w in DIGIT_WORDS for p in sorted((Path(args.sc_check) / w).glob("*.wav"))]
+        sc_feats = [rec.features(rec.with_lead_in(load_input("speech", p, base.frontend_config)))
+                    for p, _ in sc_clips]
+        sc_truth = np.array([base.labels.index(base.meta["label_aliases"][w]) for _, w in sc_clips])
+        sc_base = classify(args.model, sc_feats)
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for s in speakers:
@@ -190,7 +222,9 @@ def main() -> int:
                         (takes / e.label).mkdir(parents=True, exist_ok=True)
                         (takes / e.label / e.path.name).symlink_to(e.path.resolve())
                 cfg = AdaptConfig(epochs=args.epochs, l2sp=args.l2sp, lr=args.lr, trainable=args.trainable,
-                                  threads=args.threads)
+                                  threads=args.threads, repeats=args.repeats,
+                                  replay_dir=str(replay_folder(args, s, Path(tmp))) if args.replay else None,
+                                  replay_per_epoch=args.replay_per_epoch)
                 t1 = time.time()
                 out = Path(tmp) / f"model_{s}_{n}"
                 adapt(args.model, takes, out, cfg)
@@ -205,6 +239,11 @@ def main() -> int:
                                ("others", others)):
                     row[key] = {"before": round(float((base_pred[m] == truth[m]).mean()) * 100, 1),
                                 "after": round(float((pred[m] == truth[m]).mean()) * 100, 1), "n": int(m.sum())}
+                if sc_feats:
+                    sc_pred = classify(out, sc_feats)
+                    row["sc_digits"] = {"before": round(float((sc_base == sc_truth).mean()) * 100, 1),
+                                        "after": round(float((sc_pred == sc_truth).mean()) * 100, 1),
+                                        "n": len(sc_feats)}
                 rows.append(row)
                 print(json.dumps(row), flush=True)
     if args.json:
