@@ -44,6 +44,7 @@ from .views.gate_heatmaps import GateHeatmapView
 from .views.predictions_view import PredictionsView
 from .views.saturation_view import SaturationView
 from .views.spectrogram_view import SpectrogramView
+from .views.text_strip import TextStrip
 from .views.transcript_view import TranscriptView
 from .views.unit_lines import UnitLinesView
 from .views.waveform_view import WaveformView
@@ -285,7 +286,9 @@ class MainWindow(QMainWindow):
         lay.addWidget(self.drop_label)
         lay.addWidget(main, 1)
         self.setCentralWidget(central)
-        self.stats_label = QLabel("")
+        # the figures change 5 times a second: a strip repaints only itself (a QLabel re-laid the window out)
+        self.stats_label = TextStrip("")
+        self.statusBar().setAutoFillBackground(True)
         self.statusBar().addWidget(self.stats_label, 1)
         self.dataset_dock = DatasetDock(self)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.dataset_dock)

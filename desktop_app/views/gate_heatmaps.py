@@ -18,6 +18,16 @@ SIGMOID = ("i", "f", "o")
 HOVER_HINT = "hover a cell: unit, time, value · click to plot a unit"
 
 
+def cell_scale_step(limit: float) -> float:
+    """The round colour limit (1, 1.5, 2, 3, 5, 7 times a power of ten) at or above ``limit``."""
+    limit = max(float(limit), 1e-6)
+    decade = 10.0 ** np.floor(np.log10(limit))
+    for m in (1.0, 1.5, 2.0, 3.0, 5.0, 7.0, 10.0):
+        if m * decade >= limit * (1 - 1e-9):
+            return float(m * decade)
+    return float(10.0 * decade)
+
+
 class GateHeatmapView(QWidget):
     unit_clicked = Signal(int)
 
@@ -109,15 +119,18 @@ class GateHeatmapView(QWidget):
                 m = float(np.percentile(np.abs(v[::4]), 99)) if v.size else 1.0
                 m = m if np.isfinite(m) else self.cell_limit
                 self.cell_limit = max(1.0, m if m > self.cell_limit else 0.95 * self.cell_limit + 0.05 * m)
-                levels = (-self.cell_limit, self.cell_limit)
-                if abs(self.cell_limit - self._cell_scale) > 0.02 * self._cell_scale:
-                    self._cell_scale = self.cell_limit
+                # the image and its colour bar use one of a few round limits: the bar's axis (re-rendered
+                # whenever its range changes) moves only when a step is crossed, and colours match its labels
+                shown = cell_scale_step(self.cell_limit)
+                levels = (-shown, shown)
+                if shown != self._cell_scale:
+                    self._cell_scale = shown
                     self.colour_bars["c"].setLevels(levels)
             else:
                 levels = (-1.0, 1.0)
             img = self.images[g]
             # (units, frames) uint8 through the fixed LUT: no rescaling or NaN scan in pyqtgraph
-            img.set_image(to_uint8(v.T, *levels),
+            img.set_image(to_uint8(v, *levels).T,
                           QRectF(self.t0_s, 0, v.shape[0] / self.frame_rate_hz, v.shape[1]))
             set_y_range(plot, 0, v.shape[1])
 

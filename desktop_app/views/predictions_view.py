@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QGridLayout, QLabel, QProgressBar, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QGridLayout, QLabel, QVBoxLayout, QWidget
 
 from ..live_state import Snapshot
+from .flat_bar import FlatBar
 
 TOP_K = 5
 NO_WORD_HINT = ("heard speech but no word: say digits with short pauses, "
@@ -24,24 +25,27 @@ def display_label(label: str) -> str:
 class PredictionsView(QWidget):
     def __init__(self, parent=None):
         super().__init__(parent)
+        # Opaque, and no label in it asks for a new layout when its text changes: the panel changes up to 15
+        # times a second while someone speaks, and each change used to repaint the window's panels beneath it
+        # and lay the whole window out again (issue 16, CPU while speaking).
+        self.setAutoFillBackground(True)
         self.headline = QLabel("nothing recognised")
         self.headline.setObjectName("headline")
         self.headline.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.headline.setMinimumHeight(44)
+        self.headline.setFixedHeight(52)
         self.headline.setWordWrap(True)
         grid = QGridLayout()
         grid.setVerticalSpacing(2)
         self.names: list[QLabel] = []
-        self.bars: list[QProgressBar] = []
+        self.bars: list[FlatBar] = []
+        row_h = self.fontMetrics().height() + 2
         for k in range(TOP_K):
             name = QLabel("")
-            name.setMinimumWidth(110)
-            bar = QProgressBar()
-            bar.setRange(0, 1000)
-            bar.setFormat("")
-            bar.setMaximumHeight(16)
+            name.setFixedSize(116, row_h)
+            bar = FlatBar(0, 1000)
+            bar.setFixedHeight(min(14, row_h))
             pct = QLabel("")
-            pct.setMinimumWidth(44)
+            pct.setFixedSize(44, row_h)
             pct.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
             grid.addWidget(name, k, 0)
             grid.addWidget(bar, k, 1)
@@ -110,22 +114,18 @@ class PredictionsView(QWidget):
         else:
             order = np.argsort(p)[::-1][:TOP_K]
             self.top = [(snap.labels[j], float(p[j])) for j in order]
-        # QProgressBar.setValue repaints the bar synchronously; with updates off it does not, and turning
-        # them back on queues one ordinary repaint of the panel for the next paint event
-        self.setUpdatesEnabled(False)
-        try:
-            for k, (name, bar) in enumerate(zip(self.names, self.bars)):
-                if k < len(self.top):
-                    label, prob = self.top[k]
-                    name.setText(display_label(label))
-                    bar.setValue(int(round(prob * 1000)))
-                    bar.pct.setText(f"{prob:.0%}")
-                else:
-                    name.setText("")
-                    bar.setValue(0)
-                    bar.pct.setText("")
-        finally:
-            self.setUpdatesEnabled(True)
+        # each label and bar repaints itself only when what it shows changes (QLabel.setText and
+        # FlatBar.setValue do nothing for the text or value already shown)
+        for k, (name, bar) in enumerate(zip(self.names, self.bars)):
+            if k < len(self.top):
+                label, prob = self.top[k]
+                name.setText(display_label(label))
+                bar.setValue(int(round(prob * 1000)))
+                bar.pct.setText(f"{prob:.0%}")
+            else:
+                name.setText("")
+                bar.setValue(0)
+                bar.pct.setText("")
         if shown_event:
             self.state = "recognised"
             self._headline(f"{display_label(recent.label)}  {recent.confidence:.0%}", "#68d391")
@@ -139,5 +139,7 @@ class PredictionsView(QWidget):
         else:
             self.state = "nothing"
             self._headline("nothing recognised", "#8a93a0")
+        enabled = self.state != "nothing"
         for bar in self.bars:
-            bar.setEnabled(self.state != "nothing")
+            if bar.isEnabled() != enabled:
+                bar.setEnabled(enabled)

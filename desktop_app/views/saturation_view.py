@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from recognizers.nn.gate_stats import SIGMOID_GATES, saturation_fractions
 
 from ..live_state import Snapshot
+from .text_strip import TextStrip
 
 COLOURS = {"i": "#63b3ed", "f": "#f56565", "o": "#68d391"}
 
@@ -32,8 +33,7 @@ class SaturationView(QWidget):
             p.addItem(s)
             legend.addItem(s, f"{g} gate")
             self.scatter[g] = s
-        self.summary = QLabel("")
-        self.summary.setStyleSheet("color: #a0aec0; font-family: monospace;")
+        self.summary = TextStrip("", colour="#a0aec0", monospace=True)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addWidget(self.plot_widget, 1)

@@ -36,6 +36,6 @@ class SpectrogramView(pg.PlotWidget):
         if key == self._drawn_key:          # nothing new since the last redraw
             return
         self._drawn_key = key
-        self.image.set_image(to_uint8(f.T, *LEVELS),
+        self.image.set_image(to_uint8(f, *LEVELS).T,
                              QRectF(snap.frames_t0_s, 0, f.shape[0] / snap.frame_rate_hz, f.shape[1]))
         set_y_range(self.plot, 0, f.shape[1])

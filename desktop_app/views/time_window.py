@@ -66,8 +66,8 @@ def to_uint8(v: "np.ndarray", lo: float, hi: float, out: "np.ndarray | None" = N
     no levels pyqtgraph shows such an image without rescaling it or scanning it for NaNs."""
     scaled = np.subtract(v, np.float32(lo), dtype=np.float32)
     scaled *= np.float32(255.999 / (hi - lo))
-    np.clip(scaled, 0.0, 255.0, out=scaled)
-    np.nan_to_num(scaled, copy=False, nan=0.0)
+    np.fmax(scaled, np.float32(0.0), out=scaled)      # fmax takes the number over a NaN: NaN -> 0
+    np.fmin(scaled, np.float32(255.0), out=scaled)    # (np.clip + np.nan_to_num cost three times as much)
     if out is None or out.shape != scaled.shape:
         out = np.empty(scaled.shape, np.uint8)
     out[...] = scaled

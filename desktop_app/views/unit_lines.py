@@ -47,7 +47,8 @@ class UnitLinesView(QWidget):
         self.plot_widget = pg.PlotWidget(plotItem=make_time_plot())
         self.plot = self.plot_widget.getPlotItem()
         self.legend = self.plot.addLegend(offset=(-4, 4), labelTextSize="8pt", brush=pg.mkBrush(20, 22, 26, 200))
-        self.curves = [self.plot.plot(pen=pg.mkPen(LINE_COLOURS[k], width=2)) for k in range(MAX_LINES)]
+        # one-pixel pens: a wider pen goes through Qt's stroker, several times the cost of a plain line
+        self.curves = [self.plot.plot(pen=pg.mkPen(LINE_COLOURS[k], width=1)) for k in range(MAX_LINES)]
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addLayout(top)

@@ -4,14 +4,18 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from ..live_state import Snapshot
+from .flat_bar import FlatBar
 from .time_window import make_time_plot, scroll_to, set_y_range
 
 ENVELOPE_BINS = 1000           # at most this many min/max pairs (a plot's width in pixels, see update_from)
 MIN_ENVELOPE_BINS = 200
-YLIM_STEP = 0.02               # the y range is re-set when it moves by 2 % (not on every frame)
+# the y range shown is one of these: while a word fades the range shrinks smoothly underneath, but the axis
+# (whose ticks are regenerated whenever its range changes) moves only when a step is crossed, a few times a
+# word instead of on every redraw
+YLIM_STEPS = (0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.6, 0.8, 1.0)
 METER_FLOOR_DB = -60
 LEFT_AXIS_PX = 52
 
@@ -40,18 +44,20 @@ class WaveformView(QWidget):
         self.plot.getAxis("left").enableAutoSIPrefix(False)
         self.plot.getAxis("left").setWidth(LEFT_AXIS_PX)
         self.plot.setYRange(-1, 1, padding=0)
-        self.curve = self.plot.plot(pen=pg.mkPen("#5ec4ff", width=1))
-        self.meter = QProgressBar()
-        self.meter.setOrientation(Qt.Orientation.Vertical)
-        self.meter.setRange(METER_FLOOR_DB, 0)
-        self.meter.setValue(METER_FLOOR_DB)    # empty until input arrives (a reset bar reads -1 dB: full)
-        self.meter.setTextVisible(False)
+        # a bare curve item: PlotDataItem's data-set bookkeeping cost as much as drawing, 25 times a second
+        self.curve = pg.PlotCurveItem(pen=pg.mkPen("#5ec4ff", width=1), skipFiniteCheck=True)
+        self.plot.addItem(self.curve)
+        # the meter and its label change 30 times a second: both paint their whole rectangle (nothing beneath
+        # them is repainted) and the label's fixed size asks for no new layout when its text changes
+        self.meter = FlatBar(METER_FLOOR_DB, 0, Qt.Orientation.Vertical)   # empty until input arrives
         self.meter.setFixedWidth(16)
         self.meter.setToolTip("input level (dBFS, last 50 ms)")
         self.level_label = QLabel("– dB")
         self.level_label.setAlignment(Qt.AlignmentFlag.AlignHCenter)
-        self.level_label.setMinimumWidth(52)
+        self.level_label.setFixedSize(52, self.level_label.fontMetrics().height() + 4)
+        self.level_label.setAutoFillBackground(True)
         self.meter_widget = QWidget()          # laid out by the window beside both time plots
+        self.meter_widget.setAutoFillBackground(True)
         meter_box = QVBoxLayout(self.meter_widget)
         meter_box.setContentsMargins(0, 0, 0, 0)
         meter_box.addWidget(self.meter, 1, Qt.AlignmentFlag.AlignHCenter)
@@ -74,18 +80,16 @@ class WaveformView(QWidget):
             # one min/max pair per pixel of the plot: more points cannot be seen and cost painting time
             bins = int(min(ENVELOPE_BINS, max(MIN_ENVELOPE_BINS, self.plot.getViewBox().width())))
             idx, env = peak_envelope(x, bins)
-            self.curve.setData(snap.waveform_t0_s + idx / snap.sample_rate_hz, env, skipFiniteCheck=True,
-                               connect="all")
+            self.curve.setData(snap.waveform_t0_s + idx / snap.sample_rate_hz, env, connect="all")
             peak = float(np.max(np.abs(x[-snap.sample_rate_hz:]))) if x.size else 0.0
             target = min(1.0, max(0.05, 1.25 * peak))
             # grow at once, shrink slowly: quiet input stays visible without the axis jumping
             self._ylim = target if target > self._ylim else 0.97 * self._ylim + 0.03 * target
-            if self._ylim > self._shown_ylim or self._ylim < (1 - YLIM_STEP) * self._shown_ylim:
-                self._shown_ylim = self._ylim
-                set_y_range(self.plot, -self._ylim, self._ylim)
+            shown = next((v for v in YLIM_STEPS if v >= self._ylim - 1e-9), YLIM_STEPS[-1])
+            if shown != self._shown_ylim:
+                self._shown_ylim = shown
+                set_y_range(self.plot, -shown, shown)
         scroll_to(self.plot, snap.now_s)
         self.level_db = snap.level_db
-        self.meter.setUpdatesEnabled(False)     # setValue would repaint synchronously; this queues it
         self.meter.setValue(int(max(METER_FLOOR_DB, min(0.0, snap.level_db))))
-        self.meter.setUpdatesEnabled(True)
         self.level_label.setText(f"{snap.level_db:.0f} dB" if snap.level_db > -89 else "silent")
