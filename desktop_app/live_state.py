@@ -77,7 +77,7 @@ class LiveState:
         self.image: np.ndarray | None = None
         self.hands: list = []
         self.image_serial = 0
-        self.video_frames = 0
+        self.video_frames = 0          # frames of the video stream that reached the inference thread
         self.counters = Counters()
 
     # ---- writers (capture / inference threads) ------------------------------------------------------
@@ -105,9 +105,12 @@ class LiveState:
             self.counters.blocks_received += 1
 
     def count_received(self) -> None:
-        """A video frame reached the inference thread but was not tracked (see inference_worker)."""
+        """A video frame reached the inference thread but was not tracked (see inference_worker). It is
+        still a frame of the stream: the stream's clock counts it (with tracking at 15 of 30 frames a second
+        the clock ran at half speed, and the gate views, drawn up to "now", went blank after 10 s)."""
         with self.lock:
             self.counters.blocks_received += 1
+            self.video_frames += 1
 
     def add_step(self, decoded: DecodedStep, elapsed_s: float = 0.0) -> None:
         step = decoded.step

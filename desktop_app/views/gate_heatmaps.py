@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QLabel, QToolTip, QVBoxLayout, QWidget
 
 from ..live_state import GATES, Snapshot
 from .fast_image import FastImage
-from .time_window import cache_axis, colour_lut, make_time_plot, scroll_to, set_y_range, to_uint8
+from .time_window import cache_axis, colour_lut, make_time_plot, scroll_to, set_y_range, settle, to_uint8
 
 GATE_TITLES = {"i": "i input", "f": "f forget", "g": "g candidate", "o": "o output", "c": "c cell", "h": "h hidden"}
 SIGMOID = ("i", "f", "o")
@@ -99,6 +99,8 @@ class GateHeatmapView(QWidget):
         self.t0_s = snap.frames_t0_s
         self.frame_rate_hz = snap.frame_rate_hz
         scroll_to(self.master, snap.now_s)         # the other plots follow through their x-link
+        for plot in self.plots.values():
+            settle(plot)
         self._refresh_hover()
         # the snapshot copies its arrays: new arrays with the same first frame, length and newest row are
         # the same data (nothing ran since), so nothing needs re-rendering

@@ -40,6 +40,13 @@ def scroll_to(plot: pg.PlotItem, now_s: float, window_s: float = WINDOW_S) -> No
         return
     plot._vault_x_range = (start, window_s)
     plot.setXRange(start, start + window_s, padding=0)
+    settle(plot)
+
+
+def settle(plot: pg.PlotItem) -> None:
+    """Apply a new range to the view's transform now. pyqtgraph defers it to just before the next paint, and
+    a transform changed while painting marks the scene dirty again: every scroll was painted twice."""
+    plot.getViewBox().updateMatrix()
 
 
 def set_y_range(plot: pg.PlotItem, lo: float, hi: float) -> None:
@@ -48,6 +55,7 @@ def set_y_range(plot: pg.PlotItem, lo: float, hi: float) -> None:
         return
     plot._vault_y_range = (lo, hi)
     plot.setYRange(lo, hi, padding=0)
+    settle(plot)
 
 
 def cache_axis(plot: pg.PlotItem, name: str = "left") -> None:

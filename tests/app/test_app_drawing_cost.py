@@ -142,6 +142,18 @@ def test_hands_tracked_in_every_other_frame_and_the_model_gets_every_frame(monke
     assert p.state.counters.blocks_received == 9
 
 
+def test_the_stream_clock_counts_untracked_frames_too(monkeypatch):
+    # with hands tracked in every other frame, the clock used to count only the tracked ones: it ran at half
+    # speed, the gate rows (stamped by model frame) ran ahead of "now", and the gate views went blank
+    monkeypatch.setattr("recognizers.frontends.hand_tracking.hands_to_frame",
+                        lambda hands: np.zeros((2, 21, 3), np.float32))
+    p, tracker, dec = _video_pipeline(2)
+    for _ in range(60):
+        p.process(np.zeros((4, 4, 3), np.uint8))
+    assert tracker.calls == 30
+    assert p.state.now_s() == pytest.approx(60 / 30.0)
+
+
 def test_every_frame_is_tracked_while_a_take_is_recorded(monkeypatch):
     monkeypatch.setattr("recognizers.frontends.hand_tracking.hands_to_frame",
                         lambda hands: np.zeros((2, 21, 3), np.float32))
