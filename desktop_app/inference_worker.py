@@ -28,16 +28,19 @@ _END = object()
 AUDIO_BATCH = 2
 MAX_AUDIO_BATCH = 10
 BATCH_WAIT_S = 0.06         # the longest wait for the rest of a batch (a paused or ending source)
-# Gesture: MediaPipe costs about 27 ms of CPU a frame, so a 30 fps video tracked in full took 80 % of a
-# core by itself (issue 16). Hands are tracked in at most MAX_TRACK_FPS frames a second; the frames between
-# two tracked ones get landmarks interpolated between them (one frame later), so the model still gets every
-# frame at its rate. While a take is recorded (a ``tap``) every frame is tracked.
-MAX_TRACK_FPS = 15.0
+# Gesture: MediaPipe costs about 24 ms of CPU a frame, so a 30 fps video tracked in full took 80 % of a
+# core by itself (issue 16). Hands are tracked in about MAX_TRACK_FPS frames a second (at least that many);
+# the frames between two tracked ones get landmarks interpolated between them (up to two frames later), so
+# the model still gets every frame at its rate. While a take is recorded (a ``tap``) every frame is tracked.
+# Measured (docs/app-performance.md): tracking 1 frame in 3 and interpolating leaves every one of the 126
+# arman sequences' decisions unchanged, and MediaPipe's landmarks on the tracked frames of a real video
+# within 1.6 % of the hand's size (p90) of tracking every frame.
+MAX_TRACK_FPS = 10.0
 
 
 def tracking_stride(fps: float | None) -> int:
     """Track one frame in this many, for a video at ``fps`` (None: a camera, taken as 30 fps)."""
-    return max(1, int(round((fps or 30.0) / MAX_TRACK_FPS)))
+    return max(1, int((fps or 30.0) / MAX_TRACK_FPS + 1e-9))
 
 
 def interpolate_frames(a: np.ndarray, b: np.ndarray, w: float) -> np.ndarray:

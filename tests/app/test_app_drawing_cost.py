@@ -1,7 +1,7 @@
 """Issue 16: what keeps the app's CPU down must not change what it shows or recognises.
 
 Static time axes, the FastImage / RgbImage items, 40 ms decoder batches, and hand tracking at most
-15 frames a second with interpolated landmarks in between.
+about 10 frames a second with interpolated landmarks in between.
 """
 from __future__ import annotations
 
@@ -87,7 +87,8 @@ def test_interpolated_landmarks_keep_missing_hands_missing():
     a2 = a.copy()
     a2[0] = np.nan                  # a hand that appears in b is not invented before it
     assert np.isnan(interpolate_frames(a2, b2, 0.5)[0]).all()
-    assert tracking_stride(30.0) == 2 and tracking_stride(15.0) == 1 and tracking_stride(None) == 2
+    assert tracking_stride(30.0) == 3 and tracking_stride(25.0) == 2 and tracking_stride(15.0) == 1
+    assert tracking_stride(None) == 3 and tracking_stride(9.0) == 1
 
 
 class _Tracker:
