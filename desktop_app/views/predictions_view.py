@@ -3,10 +3,12 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QGridLayout, QLabel, QVBoxLayout, QWidget
 
 from ..live_state import Snapshot
 from .flat_bar import FlatBar
+from .text_strip import TextStrip
 
 TOP_K = 5
 NO_WORD_HINT = ("heard speech but no word: say digits with short pauses, "
@@ -29,11 +31,9 @@ class PredictionsView(QWidget):
         # times a second while someone speaks, and each change used to repaint the window's panels beneath it
         # and lay the whole window out again (issue 16, CPU while speaking).
         self.setAutoFillBackground(True)
-        self.headline = QLabel("nothing recognised")
+        self.headline = TextStrip("nothing recognised", height=52, wrap=True, align=Qt.AlignmentFlag.AlignCenter)
         self.headline.setObjectName("headline")
-        self.headline.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.headline.setFixedHeight(52)
-        self.headline.setWordWrap(True)
+        self.headline.set_font(20, QFont.Weight.DemiBold)
         grid = QGridLayout()
         grid.setVerticalSpacing(2)
         self.names: list[QLabel] = []
@@ -94,9 +94,7 @@ class PredictionsView(QWidget):
 
     def _headline(self, text: str, colour: str) -> None:
         self.headline.setText(text)
-        style = f"font-size: 20px; font-weight: 600; color: {colour};"
-        if self.headline.styleSheet() != style:     # a new style sheet re-polishes the label: not per frame
-            self.headline.setStyleSheet(style)
+        self.headline.set_colour(colour)
 
     def update_from(self, snap: Snapshot) -> None:
         p = snap.probabilities

@@ -13,7 +13,7 @@ import pytest
 
 pytest.importorskip("pyqtgraph")
 
-from PySide6.QtCore import QRectF  # noqa: E402
+from PySide6.QtCore import QRectF, Qt  # noqa: E402
 
 from desktop_app.inference_worker import (  # noqa: E402
     InferenceWorker,
@@ -189,3 +189,51 @@ def test_audio_blocks_reach_the_decoder_in_batches(qtbot):
     assert sum(n for _, n in pushed) == 7 and state.counters.blocks_received == 7
     assert all(n >= 2 for _, n in pushed[:-1])               # 40 ms or more per push
     assert np.array_equal(np.concatenate([b for b, _ in pushed]), np.concatenate(blocks))   # order kept
+
+
+def test_live_text_and_bars_never_ask_the_window_for_a_new_layout(qtbot):
+    # a QLabel whose text changes asks every layout up to the window for a new pass, and a non-opaque bar
+    # repaints the panels beneath it: while someone spoke the window was laid out ~20 times a second
+    from PySide6.QtCore import QEvent, QObject
+    from PySide6.QtWidgets import QVBoxLayout, QWidget
+
+    from desktop_app.live_state import Counters, Snapshot
+    from desktop_app.views.predictions_view import PredictionsView
+    from desktop_app.views.text_strip import TextStrip
+    from desktop_app.views.waveform_view import WaveformView
+
+    window = QWidget()
+    qtbot.addWidget(window)
+    lay = QVBoxLayout(window)
+    preds, wave, status = PredictionsView(), WaveformView(), TextStrip("")
+    for w in (preds, wave, wave.meter_widget, status):
+        lay.addWidget(w)
+    window.resize(600, 500)
+    window.show()
+    qtbot.waitExposed(window)
+
+    class Count(QObject):
+        n = 0
+
+        def eventFilter(self, obj, ev):
+            if ev.type() == QEvent.Type.LayoutRequest:
+                Count.n += 1
+            return False
+    counter = Count()
+    labels = ["unknown", "one", "two", "three", "seventeen"]
+    rng = np.random.default_rng(0)
+    for k in range(33):
+        if k == 3:          # after the first frames (the first waveform sets its axis once)
+            window.installEventFilter(counter)
+        p = rng.dirichlet(np.ones(len(labels))).astype(np.float32)
+        wav = (rng.standard_normal(16000) * 10 ** rng.uniform(-3, 0)).astype(np.float32)
+        s = Snapshot(now_s=1.0 + k * 0.04, frame_rate_hz=100.0, labels=labels, counters=Counters(),
+                     probabilities=p, active=bool(k % 2), waveform=wav, waveform_t0_s=k * 0.04,
+                     sample_rate_hz=16000, level_db=float(rng.uniform(-80, 0)))
+        preds.update_from(s)
+        wave.update_from(s)
+        status.setText(f"{s.now_s:6.1f} s · {k * 4} frames · draw {rng.uniform(0, 9):.1f} ms")
+        qtbot.wait(5)
+    assert Count.n == 0
+    assert wave.meter.isVisible() and preds.bars[0].value() > 0 and "frames" in status.text()
+    assert all(w.testAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent) for w in preds.bars + [wave.meter, status])
