@@ -394,7 +394,17 @@ class MainWindow(QMainWindow):
 
     # ==== sources ==========================================================================================
     def _devices(self) -> list:
-        return src.list_microphones() if self.mode == "speech" else src.list_cameras()
+        if self.mode != "speech":
+            return src.list_cameras()
+        if self.audio_server_seen is False:
+            # no server ran when Qt first looked: Qt's list stays empty, and asking Qt's audio again once a
+            # server is up has crashed Python (a late server is recorded through PortAudio instead)
+            return []
+        return src.list_microphones()
+
+    def _late_microphone(self) -> bool:
+        """An audio server started after the app: its default microphone can be recorded (through PortAudio)."""
+        return self.mode == "speech" and self.audio_server_seen is False and bool(src.audio_server_running())
 
     def _recent_files(self) -> list[str]:
         return [f for f in setting_str_list(self.settings, f"{self.mode}/recent_files") if path_exists(f)]
@@ -407,13 +417,16 @@ class MainWindow(QMainWindow):
         for d in devices:
             # plain text: an emoji prefix drew a missing-glyph box where no emoji font is installed (issue 16)
             box.addItem(d.description(), ("device", d.description()))
-        if not devices:
+        if not devices and self._late_microphone():
+            box.addItem(src.LATE_SERVER_MIC, ("late-mic", src.LATE_SERVER_MIC))
+            self.show_notice(src.LATE_SERVER_NOTICE)
+        elif not devices:
             box.addItem("no microphone found" if self.mode == "speech" else "no camera found", ("none", ""))
             box.model().item(0).setEnabled(False)
             self.show_notice(self._no_device_text())
         for f in self._recent_files():
             box.addItem(f"file: {Path(f).name}", ("file", f))
-        box.setCurrentIndex(-1 if not devices else 0)
+        box.setCurrentIndex(0 if devices or tuple(box.itemData(0) or ()) == ("late-mic", src.LATE_SERVER_MIC) else -1)
         box.blockSignals(False)
         self._select_source_item(self.source_spec)
 
@@ -436,15 +449,17 @@ class MainWindow(QMainWindow):
             kind, value = self._remembered_source()
             if kind != "none":
                 self.use_source((kind, value))
+        elif had[0] == "none" and self._late_microphone():
+            self.use_source(("late-mic", src.LATE_SERVER_MIC))
 
     def _periodic_rescan(self) -> None:
         if self.source_spec[0] != "none":
             return
         if self.mode == "speech" and self.audio_server_seen is False:
-            # Qt looked before any server ran: asking it again would not help (and a server appearing under
-            # Qt's feet has crashed Python), so the window only says what to do
+            # Qt looked before any server ran and will not list one that starts later: a server that is up
+            # now is recorded through PortAudio (LateServerMicrophone)
             if src.audio_server_running():
-                self.show_notice(src.LATE_AUDIO_SERVER)
+                self.rescan_devices()
             return
         if not self._devices():
             return
@@ -508,8 +523,9 @@ class MainWindow(QMainWindow):
             return False
         self.clear_error()
         self.source_spec = (kind, value)
-        self.settings.setValue(f"{self.mode}/source_kind", kind)
-        self.settings.setValue(f"{self.mode}/source", value)
+        if kind != "late-mic":        # next time the server may be up at start-up, and Qt lists its inputs
+            self.settings.setValue(f"{self.mode}/source_kind", kind)
+            self.settings.setValue(f"{self.mode}/source", value)
         if kind == "file":
             recent = [value] + [f for f in self._recent_files() if f != value]
             self.settings.setValue(f"{self.mode}/recent_files", recent[:MAX_RECENT_FILES])
@@ -521,6 +537,8 @@ class MainWindow(QMainWindow):
     def _open_source(self, kind: str, value: str) -> src.Source:
         if kind == "file":
             return src.file_source(value, self.mode, self._sample_rate())
+        if kind == "late-mic" and self.mode == "speech":
+            return src.LateServerMicrophone(self._sample_rate())
         for d in self._devices():
             if d.description() == value:
                 return (src.MicrophoneSource(d, self._sample_rate()) if self.mode == "speech"

@@ -234,6 +234,10 @@ NO_AUDIO_SERVER = ("No microphone found: no audio server (PulseAudio or PipeWire
                    "press “Restart”. You can still play a WAV, FLAC or MP3 file.")
 LATE_AUDIO_SERVER = ("An audio server is running now, but it started after LSTM Vault, and Qt only looks for one "
                      "at start-up: close and reopen the app to use its microphones.")
+LATE_SERVER_MIC = "default microphone (audio server started after the app)"
+LATE_SERVER_NOTICE = ("An audio server started after LSTM Vault: Qt only looks for one at start-up, so the server's "
+                      "default microphone is recorded through PortAudio. To use another input, make it the "
+                      "server's default, or reopen the app to list them all.")
 
 
 def audio_server_socket() -> str | None:
@@ -394,7 +398,8 @@ class _PortAudioReader:
             sd._terminate()
             sd._initialize()
             old = os.environ.get("PULSE_SOURCE")
-            os.environ["PULSE_SOURCE"] = self.pulse_source     # read by libpulse when the stream connects
+            if self.pulse_source:        # read by libpulse when the stream connects ("": the server's default)
+                os.environ["PULSE_SOURCE"] = self.pulse_source
             try:
                 device = next((i for i, d in enumerate(sd.query_devices())
                                if d["name"] in ("pulse", "default") and d["max_input_channels"] > 0), None)
@@ -751,3 +756,27 @@ class CameraSource(LiveDeviceSource):
     def stop(self) -> None:
         self.supervisor.stop()
         self._close()
+
+
+class LateServerMicrophone(MicrophoneSource):
+    """The audio server's default microphone for a server that started after the app (issue 16, item 2).
+
+    Qt Multimedia looks for an audio server once, at start-up; one that appears later is never listed, and
+    touching Qt's audio then has crashed Python (``../shared/IO.md``). PortAudio's ALSA ``pulse`` device
+    connects to the server when its stream opens, so this source records through :class:`_PortAudioReader`
+    only (as a microphone reopened after a server restart does) and never touches Qt's audio."""
+
+    def __init__(self, sample_rate_hz: int = 16000):
+        LiveDeviceSource.__init__(self, LATE_SERVER_MIC)
+        self.device = None
+        self.sample_rate_hz = int(sample_rate_hz)
+        self._thread = None
+        self._reader = None
+        self._blocks_before = 0
+        self.server_was_lost = True      # always PortAudio, never Qt
+        self.pulse_source = ""           # the server's default source
+        self._sink = None
+        self.supervisor = DeviceSupervisor(self, self.what)
+
+    def _can_reopen(self) -> bool:
+        return audio_server_reachable()

@@ -114,6 +114,11 @@ def test_restart_looks_for_microphones_again(window, monkeypatch):
     window.source_spec = ("none", "")
     window._fill_sources()
     assert "no audio server" in window.notice_label.text()
+    # a server that runs with no input device yet (one is plugged in later): Qt lists what it finds
+    window.audio_server_seen = True
+    monkeypatch.setattr(src, "audio_server_running", lambda: True)
+    window._fill_sources()
+    assert window.notice_label.text() == src.NO_MICROPHONE
     started = []
     monkeypatch.setattr(window, "use_source", lambda spec: started.append(spec) or True)
     monkeypatch.setattr(src, "list_microphones", lambda: [FakeDevice("Late Mic")])
@@ -123,14 +128,25 @@ def test_restart_looks_for_microphones_again(window, monkeypatch):
     assert started and started[-1][0] == "device"
 
 
-def test_a_server_that_started_after_the_app_is_named(window, monkeypatch):
-    monkeypatch.setattr(src, "list_microphones", lambda: [])
+def test_a_server_that_started_after_the_app_is_used_through_portaudio(window, monkeypatch):
+    asked = []
+    monkeypatch.setattr(src, "list_microphones", lambda: asked.append(1) or [])
     window.stop_stream()
     window.source_spec = ("none", "")
     window.audio_server_seen = False
+    monkeypatch.setattr(src, "audio_server_running", lambda: False)
+    window._periodic_rescan()
+    assert window.source_spec == ("none", "")            # still no server: nothing to use
+    started = []
+    monkeypatch.setattr(window, "use_source", lambda spec: started.append(spec) or True)
     monkeypatch.setattr(src, "audio_server_running", lambda: True)
     window._periodic_rescan()
-    assert window.notice_label.text() == src.LATE_AUDIO_SERVER
+    names = [window.source_box.itemText(i) for i in range(window.source_box.count())]
+    assert src.LATE_SERVER_MIC in names and window.notice_label.text() == src.LATE_SERVER_NOTICE
+    assert started == [("late-mic", src.LATE_SERVER_MIC)]
+    assert not asked                                      # Qt's audio was not asked again once none was found
+    source = window._open_source("late-mic", src.LATE_SERVER_MIC)
+    assert isinstance(source, src.LateServerMicrophone) and source.server_was_lost and source.pulse_source == ""
 
 
 # ---- 3: no validation split ---------------------------------------------------------------------------
