@@ -8,6 +8,10 @@ Every adaptation runs the real engine call (``recognizers.training.adapt.adapt``
 a temporary folder. Features of the test clips are computed once (the adapted model keeps the base model's
 frontend and normalisation, so they are identical) and each model classifies them in batches: causal LSTM,
 last valid frame, the same as ``Recognizer.predict_file`` with the model's lead-in.
+
+Unseen FSDD speakers (docs/adapt.md, LOSO): ``--model work/loso_adapt/model_without_S --speakers S``, optionally
+``--replay work/digits_data --replay-n 800`` (the base training data without S's clips; the rows then also give
+``others_not_replayed``) and ``--sc-check DIR`` (Speech Commands v0.02 digit clips before -> after).
 """
 from __future__ import annotations
 
@@ -235,9 +239,14 @@ def main() -> int:
                 own_3 = (spk == s) & (num >= 3)
                 own_n = (spk == s) & (num >= n)
                 others = spk != s
+                checks = [("own_test_from", own_curve), ("own_from_3", own_3), ("own_from_n", own_n),
+                          ("others", others)]
+                if cfg.replay_dir:   # the other speakers' clips that were not in the replay
+                    replayed = {q.resolve() for q in Path(cfg.replay_dir).rglob("*") if q.is_symlink()}
+                    fresh = np.array([e.path.resolve() not in replayed for e in examples])
+                    checks.append(("others_not_replayed", others & fresh))
                 row = {"speaker": s, "takes": n, "seconds": round(secs, 1)}
-                for key, m in (("own_test_from", own_curve), ("own_from_3", own_3), ("own_from_n", own_n),
-                               ("others", others)):
+                for key, m in checks:
                     row[key] = {"before": round(float((base_pred[m] == truth[m]).mean()) * 100, 1),
                                 "after": round(float((pred[m] == truth[m]).mean()) * 100, 1), "n": int(m.sum())}
                 if sc_feats:
