@@ -6,6 +6,7 @@ thread) that fills a LiveState; a QTimer on the GUI thread redraws every view fr
 """
 from __future__ import annotations
 
+import gc
 import time
 from pathlib import Path
 
@@ -63,7 +64,7 @@ HEAVY_EVERY = 6             # heatmaps, spectrogram, unit lines: 5 Hz while some
 #                             more points of a core while speaking, issue 16)
 QUIET_EVERY = 10            # every view at 3 Hz while the input is quiet (VAD not active, low level)
 QUIET_HEAVY_EVERY = 60      # ... and the heavy views at 0.5 Hz (they show the last thing heard)
-TOP5_EVERY = 2              # the top-5 bars and the transcript: 15 Hz (the waveform and level meter: 30 Hz)
+TOP5_EVERY = 3              # the top-5 bars and the transcript: 10 Hz (the waveform and level meter: 30 Hz)
 STATUS_EVERY = 6            # the status bar's figures: 5 Hz
 QUIET_DB = -50.0            # input level below which (with the VAD idle) the stream counts as quiet
 QUIET_AFTER_S = 0.6
@@ -565,6 +566,11 @@ class MainWindow(QMainWindow):
         self.worker.failed.connect(self.show_error)
         self.worker.note.connect(self._add_notice)
         self.worker.stream_ended.connect(self._stream_ended)
+        # Collect cyclic garbage here, on the GUI thread: the views and sources of the stream just replaced may
+        # be left in reference cycles, and a collection that starts on the inference thread (its imports and
+        # allocations trigger one) runs their Qt destructors there, where PySide6 6.11 can deadlock waiting for
+        # the GIL (seen as a hang: a QObject destructor in Shiboken::GilState::acquire under gc_collect_main).
+        gc.collect()
         self.worker.start()
         self.source = source
         source.failed.connect(self.show_error)
@@ -785,7 +791,7 @@ class MainWindow(QMainWindow):
         else:
             self.camera.update_from(snap)
         # each view has its rate (issue 16: what a redraw costs is painting): the top-5 and the transcript at
-        # 15 Hz, the heavy views at 5 Hz, the saturation summary at 2 Hz, the status bar at 5 Hz
+        # 10 Hz, the heavy views at 5 Hz, the saturation summary at 2 Hz, the status bar at 5 Hz
         if force or quiet or self.ticks % TOP5_EVERY == 0:
             if self.models.get(self.mode) is not None:
                 self.predictions.update_from(snap)

@@ -80,7 +80,9 @@ class WaveformView(QWidget):
             # one min/max pair per pixel of the plot: more points cannot be seen and cost painting time
             bins = int(min(ENVELOPE_BINS, max(MIN_ENVELOPE_BINS, self.plot.getViewBox().width())))
             idx, env = peak_envelope(x, bins)
-            self.curve.setData(snap.waveform_t0_s + idx / snap.sample_rate_hz, env, connect="all")
+            # x in seconds before now: the view stays at [-window, 0] and never scrolls (a scroll is a range
+            # change, its signals and a new transform 25 times a second)
+            self.curve.setData((snap.waveform_t0_s - snap.now_s) + idx / snap.sample_rate_hz, env, connect="all")
             peak = float(np.max(np.abs(x[-snap.sample_rate_hz:]))) if x.size else 0.0
             target = min(1.0, max(0.05, 1.25 * peak))
             # grow at once, shrink slowly: quiet input stays visible without the axis jumping
@@ -89,7 +91,7 @@ class WaveformView(QWidget):
             if shown != self._shown_ylim:
                 self._shown_ylim = shown
                 set_y_range(self.plot, -shown, shown)
-        scroll_to(self.plot, snap.now_s)
+        scroll_to(self.plot, 0.0)           # once: the view is fixed, the data move
         self.level_db = snap.level_db
         self.meter.setValue(int(max(METER_FLOOR_DB, min(0.0, snap.level_db))))
         self.level_label.setText(f"{snap.level_db:.0f} dB" if snap.level_db > -89 else "silent")
