@@ -593,8 +593,9 @@ class MicrophoneSource(LiveDeviceSource):
     kind = "audio"
     what = "microphone"
 
-    def __init__(self, device: QAudioDevice, sample_rate_hz: int = 16000):
-        super().__init__(device.description())
+    def __init__(self, device: QAudioDevice | None, sample_rate_hz: int = 16000, label: str | None = None):
+        """``device`` None: the audio server's default source through PortAudio (LateServerMicrophone)."""
+        super().__init__(label or device.description())
         self.device = device
         self.sample_rate_hz = int(sample_rate_hz)
         self._thread: QThread | None = None
@@ -602,8 +603,8 @@ class MicrophoneSource(LiveDeviceSource):
         self._blocks_before = 0          # blocks read by streams closed since start
         # Once the audio server was seen gone, Qt's audio is not touched again in this process (see
         # _PortAudioReader): reopens go through PortAudio, presence is the server's socket.
-        self.server_was_lost = False
-        self.pulse_source = bytes(device.id().data()).decode(errors="replace")
+        self.server_was_lost = device is None
+        self.pulse_source = "" if device is None else bytes(device.id().data()).decode(errors="replace")
         self._sink: Sink | None = None
         self.supervisor = DeviceSupervisor(self, self.what)
 
@@ -767,16 +768,4 @@ class LateServerMicrophone(MicrophoneSource):
     only (as a microphone reopened after a server restart does) and never touches Qt's audio."""
 
     def __init__(self, sample_rate_hz: int = 16000):
-        LiveDeviceSource.__init__(self, LATE_SERVER_MIC)
-        self.device = None
-        self.sample_rate_hz = int(sample_rate_hz)
-        self._thread = None
-        self._reader = None
-        self._blocks_before = 0
-        self.server_was_lost = True      # always PortAudio, never Qt
-        self.pulse_source = ""           # the server's default source
-        self._sink = None
-        self.supervisor = DeviceSupervisor(self, self.what)
-
-    def _can_reopen(self) -> bool:
-        return audio_server_reachable()
+        super().__init__(None, sample_rate_hz, LATE_SERVER_MIC)     # always PortAudio, never Qt

@@ -34,11 +34,10 @@ def interpolate_untracked(frames: np.ndarray, stride: int) -> np.ndarray:
     tracked = list(range(0, frames.shape[0], stride))
     if tracked[-1] != frames.shape[0] - 1:
         tracked.append(frames.shape[0] - 1)
+    from desktop_app.inference_worker import interpolate_frames  # the app's own interpolation
     for a, b in zip(tracked[:-1], tracked[1:]):
         for i in range(a + 1, b):
-            w = (i - a) / (b - a)
-            v = frames[a] * (1 - w) + frames[b] * w
-            out[i] = np.where(np.isfinite(v), v, frames[a])
+            out[i] = interpolate_frames(frames[a], frames[b], (i - a) / (b - a))
     return out
 
 

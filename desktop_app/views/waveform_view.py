@@ -44,6 +44,7 @@ class WaveformView(QWidget):
         self.plot.getAxis("left").enableAutoSIPrefix(False)
         self.plot.getAxis("left").setWidth(LEFT_AXIS_PX)
         self.plot.setYRange(-1, 1, padding=0)
+        scroll_to(self.plot, 0.0)           # the view is fixed at [-window, 0] s; the data move (update_from)
         # a bare curve item: PlotDataItem's data-set bookkeeping cost as much as drawing, 25 times a second
         self.curve = pg.PlotCurveItem(pen=pg.mkPen("#5ec4ff", width=1), skipFiniteCheck=True)
         self.plot.addItem(self.curve)
@@ -91,7 +92,6 @@ class WaveformView(QWidget):
             if shown != self._shown_ylim:
                 self._shown_ylim = shown
                 set_y_range(self.plot, -shown, shown)
-        scroll_to(self.plot, 0.0)           # once: the view is fixed, the data move
         self.level_db = snap.level_db
         self.meter.setValue(int(max(METER_FLOOR_DB, min(0.0, snap.level_db))))
         self.level_label.setText(f"{snap.level_db:.0f} dB" if snap.level_db > -89 else "silent")

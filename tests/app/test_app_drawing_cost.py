@@ -195,7 +195,7 @@ def test_live_text_and_bars_never_ask_the_window_for_a_new_layout(qtbot):
     # a QLabel whose text changes asks every layout up to the window for a new pass, and a non-opaque bar
     # repaints the panels beneath it: while someone spoke the window was laid out ~20 times a second
     from PySide6.QtCore import QEvent, QObject
-    from PySide6.QtWidgets import QVBoxLayout, QWidget
+    from PySide6.QtWidgets import QApplication, QVBoxLayout, QWidget
 
     from desktop_app.live_state import Counters, Snapshot
     from desktop_app.views.predictions_view import PredictionsView
@@ -233,7 +233,7 @@ def test_live_text_and_bars_never_ask_the_window_for_a_new_layout(qtbot):
         preds.update_from(s)
         wave.update_from(s)
         status.setText(f"{s.now_s:6.1f} s · {k * 4} frames · draw {rng.uniform(0, 9):.1f} ms")
-        qtbot.wait(5)
+        QApplication.processEvents()      # deliver what the updates posted (paints, layout requests)
     assert Count.n == 0
     assert wave.meter.isVisible() and preds.bars[0].value() > 0 and "frames" in status.text()
     assert all(w.testAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent) for w in preds.bars + [wave.meter, status])

@@ -41,8 +41,7 @@ def main() -> int:
                   devices_after=[w.source_box.itemText(i) for i in range(w.source_box.count())],
                   source=w.source.label if w.source else None)
     if found:
-        process_events_until(app, 1.0)
-        quiet = w.waveform.level_db
+        quiet = w.waveform.level_db            # the server's microphone, before anything is played
         levels = []
         player = subprocess.Popen(["paplay", "-d", "vsink", wav], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         t_play = time.monotonic()
