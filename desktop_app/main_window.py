@@ -601,6 +601,11 @@ class MainWindow(QMainWindow):
         state = LiveState(model.labels if model else [], fps, WINDOW_S,
                           sample_rate_hz=self._sample_rate() if self.mode == "speech" else None, **kwargs)
         vad = setting_str(self.settings, "speech/vad", "")     # "ours" | "silero"; else the engine's default
+        fe_type = str(model.frontend_config.get("type", "logmel")) if model is not None else "logmel"
+        if vad == "ours" and fe_type not in ("logmel", "mfcc"):
+            vad = "silero"          # our detector reads log-mel frames; this model's frontend has none
+        if self.mode == "speech":
+            self.spectrogram.set_feature_kind(fe_type)
         pipeline, note = make_pipeline(self.mode, state, model, self.device,
                                        vad=vad if vad in ("ours", "silero") else None)
         if pipeline.decoder is not None:

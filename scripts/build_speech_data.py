@@ -65,22 +65,38 @@ def trimmed(path: Path, out: Path) -> None:
     sf.write(str(out), y if len(y) >= rate // 10 else x.mean(1), rate, subtype="PCM_16")
 
 
-def build(dest: Path, vocab: str, shared: Path = SHARED, sources: list[str] = SOURCES, trim: bool = False) -> int:
+def fsdd_rows(shared: Path):
+    """(path, word, speaker, source) for FSDD's recordings ``<digit>_<speaker>_<n>.wav`` (CC BY-SA 4.0)."""
+    root = shared / "fsdd" / "recordings"
+    if not root.is_dir():
+        print(f"skipping {root}: not there", file=sys.stderr)
+        return
+    for path in sorted(root.glob("*.wav")):
+        digit, speaker, _take = path.stem.split("_")
+        yield path, DIGITS[int(digit)], f"fsdd-{speaker}", "fsdd"
+
+
+def build(dest: Path, vocab: str, shared: Path = SHARED, sources: list[str] = SOURCES, trim: bool = False,
+          fsdd: bool = False) -> int:
     if dest.exists():
         shutil.rmtree(dest)
     dest.mkdir(parents=True)
     out = []
     n_sil = 0
-    for path, word, speaker, source in rows_of(shared, sources):
+    import itertools
+    rows = itertools.chain(rows_of(shared, sources), fsdd_rows(shared) if fsdd else ())
+    for path, word, speaker, source in rows:
         label = label_for(word, vocab)
         if label is None or not path.is_file():
             continue
-        if speaker:
+        if source == "fsdd":
+            group = speaker
+        elif speaker:
             group = f"sc-{speaker}"
         else:
             group = f"sil-{n_sil % SILENCE_GROUPS}"
             n_sil += 1
-        tag = "v2" if "v0.02" in source else "v1"
+        tag = "fsdd" if source == "fsdd" else "v2" if "v0.02" in source else "v1"
         rel = Path(label) / f"{tag}_{word}_{path.stem}.wav"
         (dest / rel.parent).mkdir(exist_ok=True)
         if trim and label != "_silence_":
@@ -103,8 +119,9 @@ def main(argv=None) -> int:
                     help="comma-separated folders of ../shared/data to read (default both)")
     ap.add_argument("--trim", action="store_true",
                     help="write word clips cut to the word (generated WAVs) instead of symlinks to the 1 s clips")
+    ap.add_argument("--fsdd", action="store_true", help="add FSDD's digit recordings (4 speakers, groups fsdd-<name>)")
     args = ap.parse_args(argv)
-    n = build(Path(args.dest), args.vocab, sources=args.sources.split(","), trim=args.trim)
+    n = build(Path(args.dest), args.vocab, sources=args.sources.split(","), trim=args.trim, fsdd=args.fsdd)
     print(f"{n} clips -> {args.dest}")
     return 0
 

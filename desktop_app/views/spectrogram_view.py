@@ -1,4 +1,5 @@
-"""The log-mel spectrogram exactly as the network sees it (after the model's normalisation)."""
+"""The features exactly as the network sees them (after the model's normalisation): the log-mel spectrogram, or
+the 96 values of the pretrained speech embedding every 80 ms."""
 from __future__ import annotations
 
 import pyqtgraph as pg
@@ -23,6 +24,15 @@ class SpectrogramView(pg.PlotWidget):
         self.plot.addItem(self.image)
         self.frames = 0
         self._drawn_key = None
+        self._kind = "logmel"
+
+    def set_feature_kind(self, frontend_type: str) -> None:
+        """Name the rows for the model's frontend (``"logmel"``, ``"mfcc"``, ``"speech-embedding"``)."""
+        if frontend_type == self._kind:
+            return
+        self._kind = frontend_type
+        label = {"speech-embedding": "speech-embedding value", "mfcc": "MFCC"}.get(frontend_type, "log-mel band")
+        self.plot.setLabel("left", label)
 
     def update_from(self, snap: Snapshot) -> None:
         f = snap.features

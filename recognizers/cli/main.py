@@ -42,6 +42,9 @@ def _add_train(sub):
     p.add_argument("--label-alias", action="append", default=[], metavar="NAME=LABEL",
                    help="also accept folder NAME as LABEL at evaluation (e.g. zero=0)")
     p.add_argument("--f-max", type=float, default=None, help="speech: highest mel frequency in Hz")
+    p.add_argument("--frontend", choices=["logmel", "speech-embedding"], default="logmel",
+                   help="speech: log-mel, or the pretrained speech embedding (hears new voices far better; "
+                        "docs/unseen-speakers.md)")
     p.add_argument("--threads", type=int, default=0)
     p.add_argument("--name", default="")
     p.add_argument("--workers", type=int, default=0,
@@ -143,7 +146,10 @@ def cmd_train(args) -> int:
                       label_aliases=aliases, threads=args.threads, name=args.name,
                       workers=args.workers, feature_cache=args.feature_cache)
     from recognizers.training.tasks import make_task_data
-    task = make_task_data(args.task, f_max=args.f_max)
+    if args.frontend != "logmel" and (args.task != "speech" or args.f_max is not None):
+        from recognizers.errors import VaultError
+        raise VaultError("--frontend speech-embedding is for --task speech, without --f-max")
+    task = make_task_data(args.task, f_max=args.f_max, frontend=args.frontend)
     res = train(task, args.data, args.out, cfg, on_epoch=progress.epoch, on_batch=progress.batch,
                 log=progress.message, command="lstm-vault " + " ".join(sys.argv[1:]))
     if res.model_dir is not None:   # None on the non-zero ranks of a torchrun launch: rank 0 saves

@@ -33,11 +33,14 @@ def _words(model_labels: list[str], meta: dict) -> set[str]:
 
 def fits_companion(model: LoadedModel, meta: dict) -> bool:
     """True when ``meta`` (a ``model.json``) is a CTC speech model that can read ``model``'s long runs: the same
-    frontend settings, and every word it can say is one of ``model``'s labels."""
+    sample rate (the same frontend, or one of its own run on the same samples), and every word it can say is one
+    of ``model``'s labels."""
     decoder = meta.get("decoder") or {}
     if meta.get("task") != "speech" or decoder.get("type") != "ctc":
         return False
-    if dict(meta.get("frontend") or {}) != dict(model.frontend_config):
+    fe, own = dict(meta.get("frontend") or {}), dict(model.frontend_config)
+    # the same frontend, or its own frontend on the same samples (read by LongRunReader from the samples)
+    if fe != own and fe.get("sample_rate_hz", 16000) != own.get("sample_rate_hz", 16000):
         return False
     words = _words(list(meta.get("labels") or []), meta)
     return bool(words) and words <= set(model.labels)
@@ -80,7 +83,7 @@ class LongRunReader:
     """
 
     def __init__(self, companion: LoadedModel, hop_s: float, pre_roll: int, max_run_s: float = 12.0,
-                 device: str | None = None):
+                 device: str | None = None, frontend: dict | None = None):
         if not is_ctc_model(companion):
             raise VaultError(f"{companion.name}: not a connected-digit (CTC) model; it cannot read long runs")
         self.companion = companion
@@ -88,20 +91,43 @@ class LongRunReader:
         self.hop_s = float(hop_s)
         self.pre_roll = int(pre_roll)
         self.max_frames = max(1, int(round(max_run_s / self.hop_s)))
+        # ``frontend`` (the word model's) differs from the companion's: the companion's own frontend reads the
+        # samples (push_samples), and its frames are kept instead of the word model's
+        self.own_frontend = frontend is not None and dict(frontend) != dict(companion.frontend_config)
+        if self.own_frontend:
+            from recognizers.frontends.registry import make_frontend
+            self.frontend = make_frontend(companion.frontend_config)
+            c = self.frontend.config
+            self.own_hop_s = c.hop_length / c.sample_rate_hz
         self.reset()
 
     def reset(self) -> None:
-        self.history: deque[np.ndarray] = deque(maxlen=self.max_frames + self.pre_roll)
+        if self.own_frontend:
+            self.frontend.reset()
+            self.own_pushed = 0              # companion frames since reset
+            n = int(round((self.max_frames + self.pre_roll) * self.hop_s / self.own_hop_s)) + 2
+            self.own_history: deque[np.ndarray] = deque(maxlen=n)
+            self.history: deque[np.ndarray] = deque(maxlen=1)
+        else:
+            self.history = deque(maxlen=self.max_frames + self.pre_roll)
         self.pushed = 0                  # frames appended since reset (stream index of the next frame)
         self.first: int | None = None    # start of the open too-long run
         self.runs_read = 0
+
+    def push_samples(self, samples: np.ndarray) -> None:
+        """The stream's samples (only when the companion has its own frontend)."""
+        if self.own_frontend:
+            frames = self.frontend.push(samples)
+            self.own_history.extend(frames)
+            self.own_pushed += len(frames)
 
     @property
     def open(self) -> bool:
         return self.first is not None
 
     def append(self, frame: np.ndarray) -> None:
-        self.history.append(frame)
+        if not self.own_frontend:
+            self.history.append(frame)
         self.pushed += 1
 
     def begin(self, first: int) -> None:
@@ -116,15 +142,25 @@ class LongRunReader:
         """Read the open run up to the latest frame; closes it."""
         if self.first is None:
             return []
-        oldest = self.pushed - len(self.history)
-        start = max(self.first - self.pre_roll, oldest)
-        self.first = None
-        if self.pushed - start <= 0:
-            return []
-        frames = np.stack(list(self.history)[start - oldest:])
+        if self.own_frontend:
+            start_s = max(self.first - self.pre_roll, 0) * self.hop_s
+            self.first = None
+            oldest = self.own_pushed - len(self.own_history)
+            start = max(int(start_s / self.own_hop_s), oldest)
+            if self.own_pushed - start <= 0:
+                return []
+            frames = np.stack(list(self.own_history)[start - oldest:])
+            offset = start * self.own_hop_s
+        else:
+            oldest = self.pushed - len(self.history)
+            start = max(self.first - self.pre_roll, oldest)
+            self.first = None
+            if self.pushed - start <= 0:
+                return []
+            frames = np.stack(list(self.history)[start - oldest:])
+            offset = start * self.hop_s
         d = self.decoder
         d.reset()
         events = list(d.push_frames(frames).events) + d.flush()
         self.runs_read += 1
-        offset = start * self.hop_s
         return [RecognitionEvent(e.label, e.start_s + offset, e.end_s + offset, e.confidence) for e in events]

@@ -82,9 +82,17 @@ class Transcriber:
         if self.config.detector not in VAD_CHOICES:
             raise VaultError(f"voice activity detector {self.config.detector!r}: choose "
                              f"{' or '.join(VAD_CHOICES)}")
+        # our detector and silero's spectral-shape test read log-mel frames; a model on the pretrained speech
+        # embedding (80 ms frames of 96 learnt values) has none, so silero alone finds its words
+        mel_frames = getattr(fe_cfg, "type", "logmel") in ("logmel", "mfcc")
+        if self.config.detector == "ours" and not mel_frames:
+            raise VaultError(f"{model.name}: our voice activity detector reads log-mel frames and this model's "
+                             f"frontend is {fe_cfg.type!r}; use silero-vad (--vad silero)")
         if self.config.detector == "silero":
-            self.vad = SileroVoiceDetector(SileroVadConfig(**{**asdict(self.config.silero), "hop_ms": vad_cfg.hop_ms}),
-                                           self.sample_rate_hz, fe_cfg.hop_length, span)
+            silero = {**asdict(self.config.silero), "hop_ms": vad_cfg.hop_ms}
+            if not mel_frames:
+                silero["stationary_test"] = False
+            self.vad = SileroVoiceDetector(SileroVadConfig(**silero), self.sample_rate_hz, fe_cfg.hop_length, span)
         else:
             self.vad = VoiceActivityDetector(vad_cfg)
         self.labels = list(model.labels)
@@ -108,7 +116,7 @@ class Transcriber:
                 raise VaultError(f"{long_runs.name}: cannot read {model.name}'s long runs (it needs a connected-digit "
                                  f"model with the same frontend whose words are labels of {model.name})")
             self.long_runs = LongRunReader(long_runs, self.hop_s, self._pre_roll, self.config.long_run_max_s,
-                                           device=device)
+                                           device=device, frontend=dict(model.frontend_config))
         self.reset()
 
     # ----------------------------------------------------------------------------------------------
@@ -149,6 +157,8 @@ class Transcriber:
         x = np.asarray(samples, dtype=np.float32).reshape(-1)
         if isinstance(self.vad, SileroVoiceDetector):
             self.vad.push_samples(x)     # silero reads the samples; its frames' probabilities come from them
+        if self.long_runs is not None and self.long_runs.own_frontend:
+            self.long_runs.push_samples(x)
         frames = self.recognizer.frontend.push(x)
         return self._process(frames)
 
@@ -156,6 +166,8 @@ class Transcriber:
         """Append frames computed elsewhere by the same frontend (``(n, n_mels)`` log-mel); our VAD only."""
         if isinstance(self.vad, SileroVoiceDetector):
             raise VaultError("silero-vad reads samples: use push(samples), not push_frames")
+        if self.long_runs is not None and self.long_runs.own_frontend:
+            raise VaultError("the long-run reader has its own frontend, which reads samples: use push(samples)")
         return self._process(np.asarray(frames, np.float32))
 
     def _process(self, frames: np.ndarray) -> DecodedStep:

@@ -79,3 +79,6 @@ def _load_builtin() -> None:
     if "mfcc" not in _REGISTRY:
         from recognizers.frontends.mfcc import MfccConfig, StreamingMfcc
         register_frontend("mfcc", FrontendKind(MfccConfig.from_json, StreamingMfcc))
+    if "speech-embedding" not in _REGISTRY:
+        from recognizers.frontends.speech_embedding import SpeechEmbeddingConfig, StreamingSpeechEmbedding
+        register_frontend("speech-embedding", FrontendKind(SpeechEmbeddingConfig.from_json, StreamingSpeechEmbedding))

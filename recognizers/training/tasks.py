@@ -51,11 +51,17 @@ def augmented_features(task: TaskData, raw: Any, rng: np.random.Generator, label
 
 
 
-def make_task_data(task: str, f_max: float | None = None) -> TaskData:
-    """The built-in task for ``"speech"`` (log-mel, optional highest mel frequency ``f_max`` in Hz) or
-    ``"gesture"`` (hand landmarks)."""
+SPEECH_FRONTENDS = ("logmel", "speech-embedding")
+
+
+def make_task_data(task: str, f_max: float | None = None, frontend: str = "logmel") -> TaskData:
+    """The built-in task for ``"speech"`` (log-mel, optional highest mel frequency ``f_max`` in Hz; or
+    ``frontend="speech-embedding"``, the pretrained embedding) or ``"gesture"`` (hand landmarks)."""
     if task == "speech":
         from recognizers.data.speech import SpeechTaskData
+        if frontend == "speech-embedding":
+            from recognizers.frontends.speech_embedding import SpeechEmbeddingConfig
+            return SpeechTaskData(frontend=SpeechEmbeddingConfig())
         from recognizers.frontends.log_mel import LogMelConfig
         fe = LogMelConfig() if f_max is None else LogMelConfig(f_max_hz=f_max)
         fe.validate()

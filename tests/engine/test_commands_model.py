@@ -75,7 +75,12 @@ def test_predict_and_trace_a_real_command(sc_clips, tmp_path, capsys):
     assert rc == 0, err
     z = np.load(npz)
     assert list(z["labels"]) == load_model(MODEL).labels
-    assert z["layer0_f"].shape[0] == z["probabilities"].shape[0] > 50
+    # one row per frame of the model's frontend: the whole 1 s clip (12 frames of 80 ms for the speech embedding,
+    # 98 of 10 ms for log-mel)
+    from recognizers.frontends.registry import offline_features
+    from recognizers.io.audio import load_audio
+    frames = offline_features(load_model(MODEL).frontend_config, load_audio(clip, RATE)).shape[0]
+    assert z["layer0_f"].shape[0] == z["probabilities"].shape[0] == frames >= 10
 
 
 def test_transcribe_a_stream_of_commands_and_no_words_from_silence(sc_clips, tmp_path, capsys):

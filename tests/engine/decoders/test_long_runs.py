@@ -54,10 +54,12 @@ def test_the_shipped_digit_model_finds_its_connected_companion(digits):
     assert find_companion(companion) is None                               # a CTC model reads long runs itself
 
 
-def test_a_companion_with_other_features_or_words_is_refused(digits):
+def test_a_companion_with_other_rates_or_words_is_refused(digits):
     companion = find_companion(digits)
-    other = {**companion.meta, "frontend": {**companion.meta["frontend"], "n_mels": 64}}
+    other = {**companion.meta, "frontend": {**companion.meta["frontend"], "sample_rate_hz": 8000}}
     assert not fits_companion(digits, other)
+    # another frontend on the same samples is fine: the companion then runs its own (LongRunReader.push_samples)
+    assert fits_companion(digits, {**companion.meta, "frontend": {**companion.meta["frontend"], "n_mels": 64}})
     assert not fits_companion(digits, {**companion.meta, "labels": ["yes", "no", "_unknown_"]})
     with pytest.raises(VaultError, match="cannot read"):
         Transcriber(digits, long_runs=load_model(MODELS / "commands-en"))

@@ -1,0 +1,164 @@
+"""The pretrained speech-embedding frontend: shipped files checked, streaming == offline, causal frame geometry,
+bad settings refused, the training task's features, and a Transcriber on such a model (silero-vad finds the words;
+the long-run companion with its own log-mel frontend still reads digits said in one breath)."""
+from __future__ import annotations
+
+import shutil
+import subprocess
+
+import numpy as np
+import pytest
+import torch
+
+from recognizers.data.speech import SpeechTaskData
+from recognizers.decoders.words import Transcriber, TranscriberConfig
+from recognizers.errors import ModelFileError, VaultError
+from recognizers.frontends import speech_embedding as se
+from recognizers.frontends.registry import frontend_config, make_frontend, offline_features
+from recognizers.model_files import UNKNOWN_LABEL, LoadedModel
+from recognizers.nn.classifier import Architecture, SequenceClassifier
+
+SR = 16000
+CFG = {"type": "speech-embedding", "backbone": "google-speech-embedding-1", "sample_rate_hz": 16000}
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
+
+def noise(seconds: float, seed: int = 0, level: float = 0.05) -> np.ndarray:
+    return (level * np.random.default_rng(seed).standard_normal(int(seconds * SR))).astype(np.float32)
+
+
+def test_backbone_files_are_the_shipped_ones(tmp_path):
+    files = se.backbone_files("google-speech-embedding-1")
+    assert [p.name for p in files] == ["melspectrogram.onnx", "embedding_model.onnx"]
+    for p in files:
+        shutil.copy(p, tmp_path / p.name)
+    damaged = tmp_path / "embedding_model.onnx"
+    data = bytearray(damaged.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    damaged.write_bytes(bytes(data))
+    with pytest.raises(VaultError, match="not the shipped one"):
+        se.backbone_files("google-speech-embedding-1", tmp_path)
+    (tmp_path / "melspectrogram.onnx").unlink()
+    with pytest.raises(VaultError, match="cannot be read"):
+        se.backbone_files("google-speech-embedding-1", tmp_path)
+
+
+@pytest.mark.parametrize("bad, why", [
+    ({**CFG, "backbone": "../../evil"}, "not one this version ships"),
+    ({**CFG, "sample_rate_hz": 8000}, "16000 Hz"),
+    ({**CFG, "model_path": "/tmp/x.onnx"}, "unknown speech-embedding frontend settings"),
+    ({**CFG, "type": "logmel-ish"}, "unknown feature frontend"),
+])
+def test_bad_settings_are_refused(bad, why):
+    with pytest.raises(ModelFileError, match=why):
+        frontend_config(bad)
+
+
+def test_stream_in_any_blocks_gives_the_offline_frames():
+    x = np.concatenate([np.zeros(SR // 2, np.float32), noise(2.3, 1)])
+    whole = offline_features(CFG, x)
+    assert whole.shape == (x.size // 1280, 96)
+    rng = np.random.default_rng(0)
+    for sizes in ([1], [320], [1280], [7000], None):
+        fe = make_frontend(CFG)
+        parts, i = [], 0
+        while i < x.size:
+            n = int(rng.integers(1, 3000)) if sizes is None else sizes[0] * (50 if sizes[0] == 1 else 1)
+            parts.append(fe.push(x[i:i + n]))
+            i += n
+        got = np.concatenate(parts)
+        assert got.shape == whole.shape
+        assert np.abs(got - whole).max() < 1e-3 * max(1.0, np.abs(whole).max())
+    fe.reset()
+    assert np.abs(fe.push(x) - whole).max() < 1e-3 * np.abs(whole).max()
+
+
+def test_frames_are_causal_and_read_the_last_782_ms():
+    x = noise(3.0, 2, 0.01)
+    base = offline_features(CFG, x)
+    t = int(1.5 * SR)
+    y = x.copy()
+    y[t:t + 160] += 0.5          # a click at 1.5 s
+    moved = np.abs(offline_features(CFG, y) - base).max(axis=1) > 1e-2
+    k = np.flatnonzero(moved)
+    # frame k reads samples [1280 (k + 1) - 12512, 1280 (k + 1)): none before the click changes, and nothing
+    # later than its window
+    assert k.min() == t // 1280
+    assert k.max() <= (t + 160 + se.SPAN) // 1280
+    assert not moved[: t // 1280].any()
+
+
+def test_training_features_clean_and_augmented():
+    task = SpeechTaskData(frontend=se.SpeechEmbeddingConfig())
+    assert task.spec_augment is False and task.frontend_json == CFG
+    x = noise(1.0, 3)
+    clean = task.features(x)
+    np.testing.assert_allclose(clean, offline_features(CFG, x), atol=1e-4)
+    a = task.features(x, np.random.default_rng(5))
+    b = task.features(x, np.random.default_rng(5))
+    np.testing.assert_array_equal(a, b)              # the same rng: the same augmented features
+    assert a.shape[1] == 96 and 12 <= a.shape[0] <= 12 + 3
+    assert task.features(np.zeros(100, np.float32)).shape == (1, 96)   # shorter than a frame: one frame
+
+
+def fixed_embedding_model(label: str) -> LoadedModel:
+    labels = [str(d) for d in range(10)] + [UNKNOWN_LABEL]
+    torch.manual_seed(0)
+    net = SequenceClassifier(Architecture(input_size=96, hidden_size=8, num_layers=1, num_classes=len(labels)))
+    with torch.no_grad():
+        net.head.weight.zero_()
+        net.head.bias.zero_()
+        net.head.bias[labels.index(label)] = 10.0
+    meta = {"name": "fixed-embedding", "task": "speech", "labels": labels, "unknown_label": UNKNOWN_LABEL,
+            "frontend": dict(CFG), "decoder": {"reject_threshold": 0.0}, "normalization": {}}
+    return LoadedModel(path=None, network=net.eval(), meta=meta, labels=labels)
+
+
+def espeak(text: str) -> np.ndarray:
+    if shutil.which("espeak-ng") is None:
+        pytest.skip("espeak-ng is not installed (bash scripts/setup.sh test installs it)")
+    import io
+
+    import soundfile as sf
+    wav = subprocess.run(["espeak-ng", "-v", "en-us", "-s", "150", "--stdout", text], capture_output=True,
+                         check=True).stdout
+    x, rate = sf.read(io.BytesIO(wav), dtype="float32")
+    from recognizers.io.audio import resample
+    return resample(x, rate, SR) if rate != SR else x
+
+
+def test_transcriber_finds_each_word_with_silero():
+    word = espeak("seven")
+    gap = np.zeros(int(0.8 * SR), np.float32)
+    audio = np.concatenate([gap, word, gap, word, gap, word, gap])
+    audio = audio + 1e-3 * np.random.default_rng(0).standard_normal(audio.size).astype(np.float32)
+    tr = Transcriber(fixed_embedding_model("3"), trace=False, long_runs=None)
+    events = []
+    for i in range(0, audio.size, 640):
+        events += tr.push(audio[i:i + 640]).events
+    events += tr.flush()
+    assert [e.label for e in events] == ["3", "3", "3"]
+    starts = [0.8 + k * (word.size / SR + 0.8) for k in range(3)]
+    for e, s in zip(events, starts):
+        assert abs(e.start_s - s) < 0.3 and e.end_s > e.start_s
+    with pytest.raises(VaultError, match="log-mel frames"):
+        Transcriber(fixed_embedding_model("3"), TranscriberConfig(detector="ours"), long_runs=None)
+
+
+def test_long_run_companion_reads_from_its_own_frontend():
+    from recognizers.decoders.long_runs import find_companion
+    model = fixed_embedding_model("_unknown_")
+    companion = find_companion(model)
+    if companion is None:
+        pytest.skip("no shipped connected-digit model (assets/models/digits-connected-en)")
+    tr = Transcriber(model, trace=False, long_runs=companion)
+    assert tr.long_runs is not None and tr.long_runs.own_frontend
+    audio = np.concatenate([np.zeros(SR // 2, np.float32), espeak("three one four one five nine two six"),
+                            np.zeros(SR, np.float32)])
+    events = []
+    for i in range(0, audio.size, 640):
+        events += tr.push(audio[i:i + 640]).events
+    events += tr.flush()
+    digits = [e.label for e in events]
+    assert len(digits) >= 4 and set(digits) <= set("0123456789")
+    assert all(0.3 < e.start_s < audio.size / SR for e in events)
