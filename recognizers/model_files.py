@@ -185,7 +185,8 @@ def save_model(folder: str | os.PathLike, network: SequenceClassifier, meta: dic
 MAX_LABELS = 10_000
 MAX_TEXT_CHARS = 200                 # a label, alias or model name
 MAX_JSON_INT_DIGITS = 30             # Python's int() of a 5,000-digit literal is slow and then refused
-TASK_FRONTENDS = {"speech": ("logmel", "mfcc", "speech-embedding"), "gesture": ("landmarks",)}   # built-in frontends, their task
+# built-in frontends, by task
+TASK_FRONTENDS = {"speech": ("logmel", "mfcc", "speech-embedding"), "gesture": ("landmarks",)}
 DECODER_NUMBERS = {                  # field: (low, high, integer?)
     "reject_threshold": (0.0, 1.0, False),
     "lead_silence_s": (0.0, 5.0, False),
