@@ -42,6 +42,9 @@ def _add_train(sub):
     p.add_argument("--label-alias", action="append", default=[], metavar="NAME=LABEL",
                    help="also accept folder NAME as LABEL at evaluation (e.g. zero=0)")
     p.add_argument("--f-max", type=float, default=None, help="speech: highest mel frequency in Hz")
+    p.add_argument("--class-weights", choices=["none", "sqrt"], default="none",
+                   help="sqrt: weigh each label's loss by 1/sqrt(its share of the clips) (for a rare-word vocabulary "
+                        "beside a large _unknown_)")
     p.add_argument("--frontend", choices=["logmel", "speech-embedding"], default="logmel",
                    help="speech: log-mel, or the pretrained speech embedding (hears new voices far better; "
                         "docs/unseen-speakers.md)")
@@ -144,7 +147,7 @@ def cmd_train(args) -> int:
                       exclude_groups=args.exclude_groups.split(",") if args.exclude_groups else None,
                       negatives=args.negatives, reject_threshold=args.reject_threshold,
                       label_aliases=aliases, threads=args.threads, name=args.name,
-                      workers=args.workers, feature_cache=args.feature_cache)
+                      workers=args.workers, feature_cache=args.feature_cache, class_weights=args.class_weights)
     from recognizers.training.tasks import make_task_data
     if args.frontend != "logmel" and (args.task != "speech" or args.f_max is not None):
         from recognizers.errors import VaultError

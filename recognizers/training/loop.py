@@ -63,6 +63,7 @@ class TrainConfig:
     name: str = ""
     workers: int = 0                 # > 0: read and featurise files on demand in this many worker processes
     feature_cache: str | None = None  # with workers: folder of cached clean features (None: default, "off")
+    class_weights: str = "none"      # "sqrt": weigh each class's loss by 1/sqrt(its share of the training clips)
 
 
 @dataclass
@@ -197,6 +198,19 @@ def _shard_batches(items: list, batch_size: int, epoch: int, seed: int, ctx: dis
         yield [items[j] for j in order[s:s + batch_size]]
 
 
+def _class_weights(config: TrainConfig, targets: list[int], n_classes: int, device) -> torch.Tensor | None:
+    """None (every clip counts the same), or with ``class_weights="sqrt"`` each class weighted by
+    ``sqrt(mean count / its count)``: a digit model with fifteen times more ``_unknown_`` clips than clips of each
+    digit otherwise learns to call a new voice's digits ``_unknown_`` (docs/unseen-speakers.md)."""
+    if config.class_weights in ("", "none"):
+        return None
+    if config.class_weights != "sqrt":
+        raise ValueError(f"class_weights {config.class_weights!r}: 'none' or 'sqrt'")
+    counts = np.bincount(np.asarray(targets, dtype=np.int64), minlength=n_classes).astype(np.float64)
+    w = np.sqrt(counts.sum() / n_classes / np.maximum(counts, 1.0))
+    return torch.tensor(w, dtype=torch.float32, device=device)
+
+
 def train(task: TaskData, data_dir: str | os.PathLike, out_dir: str | os.PathLike | None,
           config: TrainConfig, on_epoch: Callable[[EpochReport], None] | None = None,
           on_batch: Callable[[int, int, int], None] | None = None, log: Callable[[str], None] | None = None,
@@ -297,7 +311,8 @@ def _train_process(task: TaskData, data_dir: str | os.PathLike, out_dir: str | o
     model = distributed.wrap_model(net, dctx, device)   # DDP under torchrun, else net itself
     opt = torch.optim.AdamW(net.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=config.epochs, eta_min=config.lr * 0.02)
-    loss_fn = nn.CrossEntropyLoss(label_smoothing=0.05)
+    loss_fn = nn.CrossEntropyLoss(weight=_class_weights(config, [y for _, y in train_items], len(labels), device),
+                                  label_smoothing=0.05)
     history: list[EpochReport] = []
     best = BestWeights()
     epoch_times: list[float] = []
