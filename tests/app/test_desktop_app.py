@@ -128,7 +128,8 @@ def test_file_source_drives_predictions_transcript_and_gate_plots(make_window, d
     def heard_and_drawn():
         levels.append(w.waveform.level_db)
         s = w.last_snapshot
-        return (s is not None and s.counters.frames_run > 50 and w.spectrogram.frames > 50
+        second = s.frame_rate_hz if s is not None else 1e9     # frames in 1 s (100 for log-mel, 12.5 for embeddings)
+        return (s is not None and s.counters.frames_run > second and w.spectrogram.frames > second
                 and all(g in w.heatmaps.data for g in "ifgoch") and bool(w.predictions.top))
     qtbot.waitUntil(heard_and_drawn, timeout=SPEECH_TIMEOUT_MS)
     snap = w.last_snapshot

@@ -162,3 +162,37 @@ def test_long_run_companion_reads_from_its_own_frontend():
     digits = [e.label for e in events]
     assert len(digits) >= 4 and set(digits) <= set("0123456789")
     assert all(0.3 < e.start_s < audio.size / SR for e in events)
+
+
+def test_a_speech_embedding_model_adapts_and_keeps_its_frontend(tmp_path):
+    """``adapt`` on a model that reads the embedding: the takes go through the same frontend, the adapted model
+    reads it too, and it classifies its own takes at least as well as before."""
+    import io
+
+    import soundfile as sf
+
+    from recognizers.model_files import save_model
+    from recognizers.training.adapt import AdaptConfig, adapt
+    torch.manual_seed(1)
+    labels = ["one", "two", UNKNOWN_LABEL]
+    net = SequenceClassifier(Architecture(input_size=96, hidden_size=16, num_layers=1, num_classes=3))
+    base = save_model(tmp_path / "base", net, {"name": "emb", "task": "speech", "labels": labels,
+                                               "unknown_label": UNKNOWN_LABEL, "frontend": dict(CFG),
+                                               "decoder": {"reject_threshold": 0.0, "lead_silence_s": 0.2}})
+    takes = tmp_path / "takes"
+    for word in ("one", "two"):
+        (takes / word).mkdir(parents=True)
+        for k, speed in enumerate((130, 160, 190)):
+            if shutil.which("espeak-ng") is None:
+                pytest.skip("espeak-ng is not installed (bash scripts/setup.sh test installs it)")
+            wav = subprocess.run(["espeak-ng", "-v", "en-us", "-s", str(speed), "--stdout", word],
+                                 capture_output=True, check=True).stdout
+            x, rate = sf.read(io.BytesIO(wav), dtype="float32")
+            sf.write(str(takes / word / f"me__{k}.wav"), x, rate)
+    res = adapt(base, takes, tmp_path / "adapted", AdaptConfig(epochs=6, lr=3e-3, seed=0))
+    assert res.model_dir is not None
+    from recognizers.model_files import load_model
+    adapted = load_model(res.model_dir)
+    assert adapted.frontend_config == CFG
+    assert res.takes_accuracy_after > res.takes_accuracy_before      # from random weights
+    assert res.takes_accuracy_after >= 0.8                           # 5 of 6 takes or better
