@@ -91,22 +91,22 @@ class LongRunReader:
         self.hop_s = float(hop_s)
         self.pre_roll = int(pre_roll)
         self.max_frames = max(1, int(round(max_run_s / self.hop_s)))
-        # ``frontend`` (the word model's) differs from the companion's: the companion's own frontend reads the
-        # samples (push_samples), and its frames are kept instead of the word model's
+        # ``frontend`` (the word model's) differs from the companion's: the last ``max_run_s`` (+ pre-roll) of
+        # *samples* are kept (push_samples), and a run is read by the companion's own frontend when it is read
+        # (nothing is computed for the companion while no run is open)
         self.own_frontend = frontend is not None and dict(frontend) != dict(companion.frontend_config)
         if self.own_frontend:
             from recognizers.frontends.registry import make_frontend
             self.frontend = make_frontend(companion.frontend_config)
-            c = self.frontend.config
-            self.own_hop_s = c.hop_length / c.sample_rate_hz
+            self.rate = int(self.frontend.config.sample_rate_hz)
+            self.max_samples = int(round((self.max_frames + self.pre_roll) * self.hop_s * self.rate))
         self.reset()
 
     def reset(self) -> None:
         if self.own_frontend:
-            self.frontend.reset()
-            self.own_pushed = 0              # companion frames since reset
-            n = int(round((self.max_frames + self.pre_roll) * self.hop_s / self.own_hop_s)) + 2
-            self.own_history: deque[np.ndarray] = deque(maxlen=n)
+            self.own_blocks: deque[np.ndarray] = deque()
+            self.own_total = 0               # samples pushed since reset
+            self.own_kept = 0                # samples held in own_blocks (the newest; bounded by max_samples)
             self.history: deque[np.ndarray] = deque(maxlen=1)
         else:
             self.history = deque(maxlen=self.max_frames + self.pre_roll)
@@ -116,10 +116,14 @@ class LongRunReader:
 
     def push_samples(self, samples: np.ndarray) -> None:
         """The stream's samples (only when the companion has its own frontend)."""
-        if self.own_frontend:
-            frames = self.frontend.push(samples)
-            self.own_history.extend(frames)
-            self.own_pushed += len(frames)
+        if not self.own_frontend:
+            return
+        x = np.array(samples, dtype=np.float32).reshape(-1)
+        self.own_blocks.append(x)
+        self.own_total += x.size
+        self.own_kept += x.size
+        while self.own_kept - self.own_blocks[0].size >= self.max_samples:
+            self.own_kept -= self.own_blocks.popleft().size
 
     @property
     def open(self) -> bool:
@@ -143,14 +147,17 @@ class LongRunReader:
         if self.first is None:
             return []
         if self.own_frontend:
-            start_s = max(self.first - self.pre_roll, 0) * self.hop_s
+            oldest = self.own_total - self.own_kept
+            start = max(int(round(max(self.first - self.pre_roll, 0) * self.hop_s * self.rate)), oldest)
             self.first = None
-            oldest = self.own_pushed - len(self.own_history)
-            start = max(int(start_s / self.own_hop_s), oldest)
-            if self.own_pushed - start <= 0:
+            if self.own_total - start <= 0:
                 return []
-            frames = np.stack(list(self.own_history)[start - oldest:])
-            offset = start * self.own_hop_s
+            x = np.concatenate(list(self.own_blocks))[start - oldest:]
+            self.frontend.reset()
+            frames = self.frontend.push(x)
+            if frames.shape[0] == 0:
+                return []
+            offset = start / self.rate
         else:
             oldest = self.pushed - len(self.history)
             start = max(self.first - self.pre_roll, oldest)

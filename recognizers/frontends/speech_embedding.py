@@ -187,6 +187,10 @@ class StreamingSpeechEmbedding:
 
     def _mel_frames(self, x: np.ndarray) -> np.ndarray:
         n = 0 if x.size < MEL_SPAN else (x.size - MEL_SPAN) // MEL_HOP + 1
+        # only as many mel frames as complete embeddings need (one mel call per embedding in a stream of small
+        # blocks, not one per block: the call's overhead is most of its cost); the rest waits in _samples
+        need = max(WINDOW_MELS - self._mels.shape[0], 0)
+        n = 0 if n < need else need + (n - need) // STEP_MELS * STEP_MELS
         if n == 0:
             return np.zeros((0, 32), np.float32)
         out = self._mel.run(None, {"input": (x[: (n - 1) * MEL_HOP + MEL_SPAN] * 32767.0)[None]})[0]

@@ -115,10 +115,10 @@ def test_the_long_run_buffer_is_bounded(digits, fast_digits):
     reader = tr.long_runs
     hyp = "".join(e.label for e in decode(tr, x))
     assert reader.max_frames == round(1.0 / reader.hop_s)           # 1 s of the word model's frames
-    if reader.own_frontend:     # the companion's own frames: at most 1 s + the pre-roll of them
-        assert len(reader.own_history) <= reader.own_history.maxlen
-        assert reader.own_history.maxlen <= round((reader.max_frames + reader.pre_roll) * reader.hop_s
-                                                  / reader.own_hop_s) + 2
+    if reader.own_frontend:     # samples for the companion's own frontend: at most 1 s + the pre-roll, + one block
+        assert reader.own_kept == sum(b.size for b in reader.own_blocks)
+        assert reader.own_kept <= reader.max_samples + 640
+        assert reader.max_samples == round((reader.max_frames + reader.pre_roll) * reader.hop_s * 16000)
     else:
         assert len(reader.history) <= reader.max_frames + reader.pre_roll
     assert reader.runs_read >= 3                              # 3.8 s read in pieces of at most 1 s
