@@ -33,7 +33,7 @@ class SpeechAugmentConfig:
     pad_max_s: float = 0.25
     # speech-embedding frontend only (see the module docstring)
     audio_prob: float = 0.15
-    embedding_noise: float = 0.1     # Gaussian noise sigma = this x 3.0 (0.3: ~5 % of a value's spread, whose std is ~6)
+    embedding_noise: float = 0.1     # noise sigma = this x 3.0 (0.3: ~5 % of a value's spread, std ~6)
 
 
 @dataclass
