@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 )
 
 from recognizers.errors import VaultError
+from recognizers.frontends.settings import has_mel_frames
 from recognizers.model_files import LoadedModel, load_model
 from recognizers.training.loop import resolve_device
 
@@ -601,11 +602,10 @@ class MainWindow(QMainWindow):
         state = LiveState(model.labels if model else [], fps, WINDOW_S,
                           sample_rate_hz=self._sample_rate() if self.mode == "speech" else None, **kwargs)
         vad = setting_str(self.settings, "speech/vad", "")     # "ours" | "silero"; else the engine's default
-        fe_type = str(model.frontend_config.get("type", "logmel")) if model is not None else "logmel"
-        if vad == "ours" and fe_type not in ("logmel", "mfcc"):
+        if vad == "ours" and model is not None and not has_mel_frames(model.frontend_config):
             vad = "silero"          # our detector reads log-mel frames; this model's frontend has none
         if self.mode == "speech":
-            self.spectrogram.set_feature_kind(fe_type)
+            self.spectrogram.set_feature_kind(str(model.frontend_config.get("type", "logmel")) if model else "logmel")
         pipeline, note = make_pipeline(self.mode, state, model, self.device,
                                        vad=vad if vad in ("ours", "silero") else None)
         if pipeline.decoder is not None:

@@ -107,7 +107,6 @@ class LongRunReader:
             self.own_blocks: deque[np.ndarray] = deque()
             self.own_total = 0               # samples pushed since reset
             self.own_kept = 0                # samples held in own_blocks (the newest; bounded by max_samples)
-            self.history: deque[np.ndarray] = deque(maxlen=1)
         else:
             self.history = deque(maxlen=self.max_frames + self.pre_roll)
         self.pushed = 0                  # frames appended since reset (stream index of the next frame)

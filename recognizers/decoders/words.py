@@ -32,6 +32,7 @@ from recognizers.decoders.silero_vad import SileroVadConfig, SileroVoiceDetector
 from recognizers.decoders.vad import VadConfig, VadSegment, VoiceActivityDetector
 from recognizers.errors import VaultError
 from recognizers.events import DecodedStep, RecognitionEvent
+from recognizers.frontends.settings import has_mel_frames
 from recognizers.model_files import LoadedModel
 from recognizers.streaming import StreamingRecognizer, StreamStep, merge_steps
 
@@ -84,7 +85,7 @@ class Transcriber:
                              f"{' or '.join(VAD_CHOICES)}")
         # our detector and silero's spectral-shape test read log-mel frames; a model on the pretrained speech
         # embedding (80 ms frames of 96 learnt values) has none, so silero alone finds its words
-        mel_frames = getattr(fe_cfg, "type", "logmel") in ("logmel", "mfcc")
+        mel_frames = has_mel_frames(model.frontend_config)
         if self.config.detector == "ours" and not mel_frames:
             raise VaultError(f"{model.name}: our voice activity detector reads log-mel frames and this model's "
                              f"frontend is {fe_cfg.type!r}; use silero-vad (--vad silero)")

@@ -20,11 +20,12 @@ gives exactly the features of one push of the whole sequence. Time is frame inde
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 
 import numpy as np
 
 from recognizers.errors import ModelFileError, VaultError
+from recognizers.frontends.settings import check_frontend_json
 
 N_LANDMARKS = 21
 HAND_FEATURES = 1 + 3 * (N_LANDMARKS - 1) + 3
@@ -58,12 +59,7 @@ class LandmarkConfig:
 
     @classmethod
     def from_json(cls, d: dict) -> "LandmarkConfig":
-        if not isinstance(d, dict) or d.get("type", "landmarks") != "landmarks":
-            raise ModelFileError(f"frontend type {d.get('type') if isinstance(d, dict) else d!r} "
-                                 f"is not 'landmarks'")
-        unknown = set(d) - {f.name for f in fields(cls)}
-        if unknown:
-            raise ModelFileError(f"unknown landmark frontend settings: {sorted(unknown)}")
+        check_frontend_json(cls, d, "landmarks", "landmark")
         try:
             cfg = cls(**d)
             ok = (isinstance(cfg.fps, (int, float)) and not isinstance(cfg.fps, bool)

@@ -8,7 +8,7 @@ offline computation, as soon as their last sample arrives.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 
 import numpy as np
 import torch
@@ -16,6 +16,7 @@ import torchaudio.functional as AF
 import torchaudio.transforms as T
 
 from recognizers.errors import ModelFileError
+from recognizers.frontends.settings import check_frontend_json
 
 LOG_FLOOR = 1e-6
 
@@ -71,14 +72,7 @@ class LogMelConfig:
 
     @classmethod
     def from_json(cls, d: dict) -> "LogMelConfig":
-        own_type = cls.__dataclass_fields__["type"].default
-        if not isinstance(d, dict) or d.get("type", own_type) != own_type:
-            raise ModelFileError(f"frontend type {d.get('type') if isinstance(d, dict) else d!r} is not "
-                                 f"'{own_type}'")
-        names = {f.name for f in fields(cls)}
-        unknown = set(d) - names
-        if unknown:
-            raise ModelFileError(f"unknown {cls.KIND} frontend settings: {sorted(unknown)}")
+        check_frontend_json(cls, d, cls.__dataclass_fields__["type"].default, cls.KIND)
         try:
             cfg = cls(**d)
         except TypeError as exc:

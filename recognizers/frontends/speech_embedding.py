@@ -20,12 +20,13 @@ Runs with onnxruntime on one thread (about 2.7 ms per 80 ms frame on one core of
 from __future__ import annotations
 
 import hashlib
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 
 from recognizers.errors import ModelFileError, VaultError
+from recognizers.frontends.settings import check_frontend_json
 
 BACKBONES = {
     # name -> (file, sha256) for the mel network and the embedding network
@@ -98,14 +99,9 @@ class SpeechEmbeddingConfig:
 
     @classmethod
     def from_json(cls, d: dict) -> "SpeechEmbeddingConfig":
-        if not isinstance(d, dict) or d.get("type", "speech-embedding") != "speech-embedding":
-            raise ModelFileError(f"frontend type {d.get('type') if isinstance(d, dict) else d!r} is not "
-                                 "'speech-embedding'")
-        unknown = set(d) - {f.name for f in fields(cls)}
-        if unknown:
-            raise ModelFileError(f"unknown speech-embedding frontend settings: {sorted(unknown)}")
+        check_frontend_json(cls, d, "speech-embedding", "speech-embedding")
         cfg = cls(**d)
-        if cfg.backbone not in BACKBONES:
+        if not isinstance(cfg.backbone, str) or cfg.backbone not in BACKBONES:
             raise ModelFileError(f"speech-embedding backbone {cfg.backbone!r} is not one this version ships "
                                  f"(known: {sorted(BACKBONES)})")
         if cfg.sample_rate_hz != 16000 or isinstance(cfg.sample_rate_hz, bool):
