@@ -178,6 +178,9 @@ class InsightController:
         window.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.dock)
         self.dock.hide()
         self.worker: ExplainWorker | None = None
+        # Explanations superseded while still running: referenced until they finish (a QThread whose last
+        # reference goes while it runs aborts the whole process).
+        self._retired: set[ExplainWorker] = set()
         self.gradients_window = None
         window.transcript.event_clicked.connect(self.explain_event)
         self.panel.add_units.connect(self.add_units)
@@ -204,9 +207,11 @@ class InsightController:
             self.panel.show_error("that event has left the live buffers (the last few seconds are kept)")
             return False
         if self.worker is not None and self.worker.isRunning():
-            self.worker.explained.disconnect()
-            self.worker.failed.disconnect()
-            self.worker.finished.connect(self.worker.deleteLater)
+            old = self.worker
+            old.explained.disconnect()
+            old.failed.disconnect()
+            self._retired.add(old)
+            old.finished.connect(lambda: self._retired.discard(old))
         kind, data, t0 = found
         self.panel.show_busy(event)
         self.worker = ExplainWorker(model, kind, data, t0, event.label)
@@ -214,6 +219,15 @@ class InsightController:
         self.worker.failed.connect(self.panel.show_error)
         self.worker.start()
         return True
+
+    def shutdown(self, timeout_ms: int = 10_000) -> None:
+        """The window closes: wait for explanations in flight and stop the gradients demo."""
+        for worker in [self.worker, *self._retired]:
+            if worker is not None and worker.isRunning():
+                worker.wait(timeout_ms)
+        self._retired.clear()
+        if self.gradients_window is not None:
+            self.gradients_window.close()
 
     def add_units(self, units: list[int]) -> None:
         """Put ``units`` (of the selected layer) on the unit lines, before the ones already there."""

@@ -59,6 +59,7 @@ class GradientsPanel(QWidget):
     def __init__(self, delay: int = 50, steps: int | None = None, parent=None):
         super().__init__(parent)
         self.steps = steps
+        self._retired: set[GradientsWorker] = set()
         self.slider = QSlider(Qt.Orientation.Horizontal)
         self.slider.setRange(5, 100)
         self.slider.setValue(delay)
@@ -139,7 +140,9 @@ class GradientsPanel(QWidget):
             for sig in (old.progress, old.done, old.failed):
                 sig.disconnect()
             old.cancel()
-            old.finished.connect(old.deleteLater)
+            if old.isRunning():     # referenced until it ends: a QThread dropped while it runs aborts the process
+                self._retired.add(old)
+                old.finished.connect(lambda: self._retired.discard(old))
         self.report = None
         self._loss = {"rnn": [], "lstm": []}
         self._acc = {"rnn": [], "lstm": []}
@@ -195,7 +198,9 @@ class GradientsPanel(QWidget):
         self.finished.emit(r)
 
     def closeEvent(self, event) -> None:
-        if self.worker is not None:
-            self.worker.cancel()
-            self.worker.wait(5000)
+        for worker in [self.worker, *self._retired]:
+            if worker is not None:
+                worker.cancel()
+                worker.wait(5000)
+        self._retired.clear()
         super().closeEvent(event)

@@ -198,9 +198,14 @@ class InferenceWorker(QThread):
         if self.decoder is not None:
             self.decoder.recognizer.set_device(device)
 
-    def stop(self, timeout_ms: int = 5000) -> None:
+    def stop(self, timeout_ms: int = 5000) -> bool:
+        """Ask the loop to end and wait up to ``timeout_ms``; True when the thread has ended."""
         self._running = False
-        self.wait(timeout_ms)
+        return self.wait(timeout_ms)
+
+    def cancel(self) -> None:
+        """Ask the loop to end without waiting."""
+        self._running = False
 
     def _batch(self, first: np.ndarray) -> tuple[list[np.ndarray], bool]:
         """``first`` and the audio blocks after it (AUDIO_BATCH, more when the queue is behind), and whether
@@ -227,7 +232,7 @@ class InferenceWorker(QThread):
         if self.pipeline.note:
             self.note.emit(self.pipeline.note)
         last_error = ""
-        while self._running:
+        while self._running and not self.isInterruptionRequested():
             try:
                 item = self._queue.get(timeout=0.05)
             except queue.Empty:

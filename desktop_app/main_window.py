@@ -113,6 +113,8 @@ class MainWindow(QMainWindow):
         self.source: src.Source | None = None
         self.source_spec: tuple[str, str] = ("none", "")
         self.worker: InferenceWorker | None = None
+        self._stopping: set[InferenceWorker] = set()    # stopped, not yet ended (see stop_stream)
+        self._closed = False        # a closed window starts no stream (a rescan timer must not revive it)
         self.state: LiveState | None = None
         self.paused = False
         self.device = "cpu"
@@ -554,6 +556,9 @@ class MainWindow(QMainWindow):
     # ==== the stream ====================================================================================
     def _start_stream(self, source: src.Source) -> None:
         self.stop_stream()
+        if self._closed:        # e.g. a device rescan or a late audio server after the window was closed
+            source.stop()
+            return
         model = self.models.get(self.mode)
         pipeline_note = ""
         try:
@@ -643,8 +648,12 @@ class MainWindow(QMainWindow):
             self.source.stop()
             self.source = None
         if self.worker is not None:
-            self.worker.stop()
-            self.worker = None
+            worker, self.worker = self.worker, None
+            if not worker.stop():
+                # Still busy (a slow start, a long block): keep it referenced until it ends, since a QThread
+                # whose last reference goes while it runs aborts the whole process.
+                self._stopping.add(worker)
+                worker.finished.connect(lambda: self._stopping.discard(worker))
 
     def _clear_views(self) -> None:
         self.transcript.clear()
@@ -851,10 +860,25 @@ class MainWindow(QMainWindow):
         parts += [f"device {self.device}", f"model {model.name if model else '(none)'}"]
         self.stats_label.setText("   ·   ".join(parts))
 
+    def showEvent(self, event) -> None:
+        if self._closed:            # shown again after a close: redraw and look for devices again
+            self._closed = False
+            self.timer.start()
+            self.rescan_timer.start()
+        super().showEvent(event)
+
     def closeEvent(self, event) -> None:
+        # Nothing may start a stream once the window is closed: a closed window lives on until Qt deletes it,
+        # and a device rescan that fired then started an inference thread nobody stopped (a QThread still
+        # running when its last reference goes aborts the whole process).
+        self._closed = True
         self.timer.stop()
+        self.rescan_timer.stop()
         self.dataset_dock.shutdown()
+        self.insight.shutdown()
         self.stop_stream()
+        for worker in list(self._stopping):
+            worker.wait(10_000)
         self.settings.setValue("window/geometry", self.saveGeometry())
         self.settings.sync()
         super().closeEvent(event)

@@ -273,3 +273,20 @@ def test_dropped_blocks_raise_a_banner(window):
     window._show_drops(snap(3.0, counters=Counters(dropped_audio_blocks=12)))
     assert window.drop_label.isVisibleTo(window)
     assert "12 audio blocks" in window.drop_label.text() and "dropped" in window.drop_label.text()
+
+
+def test_a_closed_window_starts_no_stream(window, tmp_path):
+    """A closed window lives until Qt deletes it: a device rescan or a late audio server found then started an
+    inference thread that nobody stopped (and a QThread running when it is dropped aborts the process)."""
+    import soundfile as sf
+    wav = tmp_path / "tone.wav"
+    t = np.arange(8000, dtype=np.float32) / 16000
+    sf.write(wav, 0.3 * np.sin(2 * np.pi * 440 * t), 16000)
+    window.close()
+    assert not window.rescan_timer.isActive() and not window.timer.isActive()
+    window.use_file(wav)
+    assert window.worker is None and window.source is None
+    window.show()                                   # shown again, it streams again
+    assert window.rescan_timer.isActive()
+    assert window.use_file(wav) and window.worker is not None
+    window.stop_stream()
