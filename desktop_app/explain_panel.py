@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 
 from recognizers.events import RecognitionEvent
 
+from .threads import keep_until_finished
 from .views.predictions_view import display_label
 from .views.time_window import colour_lut, make_time_plot, to_uint8
 
@@ -210,8 +211,7 @@ class InsightController:
             old = self.worker
             old.explained.disconnect()
             old.failed.disconnect()
-            self._retired.add(old)
-            old.finished.connect(lambda: self._retired.discard(old))
+            keep_until_finished(old, self._retired)
         kind, data, t0 = found
         self.panel.show_busy(event)
         self.worker = ExplainWorker(model, kind, data, t0, event.label)

@@ -14,6 +14,8 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt, QThread, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSlider, QVBoxLayout, QWidget
 
+from .threads import keep_until_finished
+
 RNN_COLOUR, LSTM_COLOUR = "#fc8181", "#63b3ed"
 EXPLANATION = (
     "<b>What you are seeing.</b> Both networks read a symbol, then <i>delay</i> steps of noise, and must say "
@@ -140,9 +142,7 @@ class GradientsPanel(QWidget):
             for sig in (old.progress, old.done, old.failed):
                 sig.disconnect()
             old.cancel()
-            if old.isRunning():     # referenced until it ends: a QThread dropped while it runs aborts the process
-                self._retired.add(old)
-                old.finished.connect(lambda: self._retired.discard(old))
+            keep_until_finished(old, self._retired)
         self.report = None
         self._loss = {"rnn": [], "lstm": []}
         self._acc = {"rnn": [], "lstm": []}

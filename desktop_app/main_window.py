@@ -41,6 +41,7 @@ from .live_state import LiveState, Snapshot
 from .model_catalog import SHIPPED_MODELS, default_model, find_models
 from .qt_workarounds import protect_singletons
 from .settings_values import path_exists, setting_bytes, setting_str, setting_str_list
+from .threads import keep_until_finished
 from .views.camera_view import CameraView
 from .views.gate_heatmaps import GateHeatmapView
 from .views.predictions_view import PredictionsView
@@ -649,11 +650,8 @@ class MainWindow(QMainWindow):
             self.source = None
         if self.worker is not None:
             worker, self.worker = self.worker, None
-            if not worker.stop():
-                # Still busy (a slow start, a long block): keep it referenced until it ends, since a QThread
-                # whose last reference goes while it runs aborts the whole process.
-                self._stopping.add(worker)
-                worker.finished.connect(lambda: self._stopping.discard(worker))
+            if not worker.stop():       # still busy (a slow start, a long block)
+                keep_until_finished(worker, self._stopping)
 
     def _clear_views(self) -> None:
         self.transcript.clear()
