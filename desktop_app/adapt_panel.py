@@ -26,7 +26,7 @@ class AdaptWorker(QThread):
     finished_adapting = Signal(str, float, float, bool)   # model_dir ("" when none), before, after, cancelled
     failed = Signal(str)
 
-    def __init__(self, model_dir: str, takes_dir: str, out_dir: str, epochs: int, parent=None):
+    def __init__(self, model_dir: str, takes_dir: str, out_dir: str, epochs: int | None, parent=None):
         super().__init__(parent)
         self.args = (model_dir, takes_dir, out_dir)
         self.epochs = epochs
@@ -62,7 +62,7 @@ class AdaptPanel(QWidget):
         self.window = window
         self.recorder = recorder
         self.work_root = default_work_root()
-        self.epochs = 6
+        self.epochs: int | None = None   # None: the model's adaptation recipe (recognizers.training.adapt)
         self.worker: AdaptWorker | None = None
         self.model_dir: str | None = None   # the adapted model, once written
         self.takes_dir: Path | None = None

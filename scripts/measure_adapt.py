@@ -173,9 +173,10 @@ def main() -> int:
     ap.add_argument("--test-from", type=int, default=5, help="curves test on takes >= this (all take counts)")
     ap.add_argument("--speakers", default="")
     ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--epochs", type=int, default=6)
-    ap.add_argument("--l2sp", type=float, default=0.1)
-    ap.add_argument("--lr", type=float, default=5e-4)
+    ap.add_argument("--epochs", type=int, default=None, help="default: the model's adaptation recipe")
+    ap.add_argument("--l2sp", type=float, default=None)
+    ap.add_argument("--lr", type=float, default=None)
+    ap.add_argument("--negatives", type=float, default=None)
     ap.add_argument("--trainable", default="all")
     ap.add_argument("--repeats", type=int, default=8)
     ap.add_argument("--replay", default=None, help="FSDD mode: replay this dataset (e.g. work/digits_data) while "
@@ -227,6 +228,7 @@ def main() -> int:
                         (takes / e.label).mkdir(parents=True, exist_ok=True)
                         (takes / e.label / e.path.name).symlink_to(e.path.resolve())
                 cfg = AdaptConfig(epochs=args.epochs, l2sp=args.l2sp, lr=args.lr, trainable=args.trainable,
+                                  negatives=args.negatives,
                                   threads=args.threads, repeats=args.repeats,
                                   replay_dir=str(replay_folder(args, s, Path(tmp))) if args.replay else None,
                                   replay_per_epoch=args.replay_per_epoch)

@@ -194,5 +194,10 @@ def test_a_speech_embedding_model_adapts_and_keeps_its_frontend(tmp_path):
     from recognizers.model_files import load_model
     adapted = load_model(res.model_dir)
     assert adapted.frontend_config == CFG
+    used = adapted.meta["adaptation"]["config"]          # unset fields: the speech-embedding recipe
+    from recognizers.training.adapt import RECIPES
+    assert used["lr"] == 3e-3 and used["epochs"] == 6
+    assert used["l2sp"] == RECIPES["speech-embedding"]["l2sp"]
+    assert used["negatives"] == RECIPES["speech-embedding"]["negatives"]
     assert res.takes_accuracy_after > res.takes_accuracy_before      # from random weights
     assert res.takes_accuracy_after >= 0.8                           # 5 of 6 takes or better

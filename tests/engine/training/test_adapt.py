@@ -68,6 +68,11 @@ def test_adapted_model_records_its_provenance(tiny_speech_model, new_speaker, tm
     assert a["base_model"]["path"] == str(tiny_speech_model)
     assert a["labels"] == sorted(SYNTH_LABELS)
     assert a["takes_per_label"] == {label: 3 for label in sorted(SYNTH_LABELS)}
+    # what the command line left unset came from the log-mel recipe and is recorded as used
+    from recognizers.training.adapt import RECIPES
+    assert a["config"]["epochs"] == 1
+    assert {k: a["config"][k] for k in ("lr", "l2sp", "negatives")} == {
+        k: RECIPES["default"][k] for k in ("lr", "l2sp", "negatives")}
     assert a["takes_total"] == 9 and a["groups"] == ["zed"]
     assert a["data"] == str(takes.resolve()) and a["date"].endswith("Z")
     assert meta["training"] == json.loads((tiny_speech_model / "model.json").read_text())["training"]
@@ -193,3 +198,19 @@ def test_gesture_models_adapt_through_the_same_code(tmp_path):
         adapt(model, takes, tmp_path / "g2", AdaptConfig(epochs=1))
     assert not (tmp_path / "g2").exists()
 
+
+
+def test_each_frontend_gets_its_own_recipe_and_explicit_settings_win(tiny_speech_model):
+    from recognizers.training.adapt import RECIPES, recipe_for, resolve_config
+    logmel = load_model(tiny_speech_model)
+    assert recipe_for(logmel) == RECIPES["default"]
+    embedding = load_model(ASSETS / "digits-en")
+    assert embedding.frontend_config["type"] == "speech-embedding"
+    filled = resolve_config(AdaptConfig(lr=0.01), embedding)
+    assert filled.lr == 0.01                                  # set by the caller
+    assert filled.epochs == RECIPES["speech-embedding"]["epochs"]
+    assert filled.l2sp == RECIPES["speech-embedding"]["l2sp"]
+    assert filled.negatives == RECIPES["speech-embedding"]["negatives"]
+    assert RECIPES["speech-embedding"] != RECIPES["default"]
+    with pytest.raises(Exception, match="negatives >= 0"):
+        adapt(tiny_speech_model, "unused", None, AdaptConfig(negatives=-1.0))
