@@ -45,6 +45,10 @@ def _add_train(sub):
     p.add_argument("--class-weights", choices=["none", "sqrt"], default="none",
                    help="sqrt: weigh each label's loss by 1/sqrt(its share of the clips) (for a rare-word vocabulary "
                         "beside a large _unknown_)")
+    p.add_argument("--logit-adjust", type=float, default=0.0, metavar="TAU",
+                   help="after training, subtract TAU x log(each label's share of the training loss) from the head's "
+                        "bias, so a rare label is not lost to a large _unknown_ (1: decide as if all labels were "
+                        "equally likely; default 0: off)")
     p.add_argument("--frontend", choices=["logmel", "speech-embedding"], default="logmel",
                    help="speech: log-mel, or the pretrained speech embedding (hears new voices far better; "
                         "docs/unseen-speakers.md)")
@@ -147,7 +151,8 @@ def cmd_train(args) -> int:
                       exclude_groups=args.exclude_groups.split(",") if args.exclude_groups else None,
                       negatives=args.negatives, reject_threshold=args.reject_threshold,
                       label_aliases=aliases, threads=args.threads, name=args.name,
-                      workers=args.workers, feature_cache=args.feature_cache, class_weights=args.class_weights)
+                      workers=args.workers, feature_cache=args.feature_cache, class_weights=args.class_weights,
+                      logit_adjust=args.logit_adjust)
     from recognizers.training.tasks import make_task_data
     if args.frontend != "logmel" and (args.task != "speech" or args.f_max is not None):
         from recognizers.errors import VaultError

@@ -64,6 +64,7 @@ class TrainConfig:
     workers: int = 0                 # > 0: read and featurise files on demand in this many worker processes
     feature_cache: str | None = None  # with workers: folder of cached clean features (None: default, "off")
     class_weights: str = "none"      # "sqrt": weigh each class's loss by 1/sqrt(its share of the training clips)
+    logit_adjust: float = 0.0        # > 0: remove tau x the learned label prior from the head (logit_adjust.py)
 
 
 @dataclass
@@ -261,6 +262,8 @@ def _train_process(task: TaskData, data_dir: str | os.PathLike, out_dir: str | o
                    cancel: threading.Event | None, command: str) -> TrainResult:
     log = log or (lambda s: None)
     t_start = time.time()
+    if config.logit_adjust < 0 or not np.isfinite(config.logit_adjust):
+        raise VaultError(f"--logit-adjust {config.logit_adjust}: must be 0 (off) or a positive number")
     seed_everything(config.seed)
     if config.threads:
         torch.set_num_threads(config.threads)
@@ -398,6 +401,16 @@ def _train_process(task: TaskData, data_dir: str | os.PathLike, out_dir: str | o
         return TrainResult(None, 0.0, len(history), time.time() - t_start, {}, history, cancelled=True)
     best.restore(net)
     net.eval()
+    train_per_label = {lab: 0 for lab in labels}
+    for _, y in train_items:
+        train_per_label[labels[y]] += 1
+    adjustment = None
+    if config.logit_adjust:
+        from recognizers.training.logit_adjust import adjust_head
+        adjustment = adjust_head(net, {"labels": labels, "training": {"config": asdict(config)}}, train_per_label,
+                                 config.logit_adjust)
+        log(f"logit adjustment (tau {config.logit_adjust}): head bias shifted by "
+            + ", ".join(f"{k} {v:+.2f}" for k, v in adjustment["bias_shift"].items()))
     _, val_pred = evaluate_split(val_feats, val_targets)
     validation = metrics.report(val_targets, val_pred, labels)
     validation["split"] = split_desc
@@ -415,6 +428,7 @@ def _train_process(task: TaskData, data_dir: str | os.PathLike, out_dir: str | o
             "training": {
                 "data": str(data_dir), "data_summary": summarize(examples), "split": split_desc,
                 "n_train": len(train_ex), "n_validation": len(val_ex), "synthetic_negatives": n_neg,
+                "train_per_label": train_per_label,
                 "unreadable_files": len(train_err) + len(val_err),
                 "config": {k: v for k, v in asdict(config).items()}, "epochs_run": len(history),
                 "seconds": round(seconds, 1), "device": str(device), "command": command,
@@ -426,6 +440,8 @@ def _train_process(task: TaskData, data_dir: str | os.PathLike, out_dir: str | o
                         "validation_confusion": validation["confusion"]},
             "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         }
+        if adjustment is not None:
+            meta["training"]["logit_adjustment"] = adjustment
         if dctx.enabled:
             meta["training"]["processes"] = dctx.world_size
         model_dir = save_model(out_dir, net.cpu(), meta)

@@ -1,0 +1,94 @@
+"""Logit adjustment: decide as if every label were equally likely, whatever the training set's label shares.
+
+A digit model trains on about fifteen times more ``_unknown_`` clips than clips of each digit, so its head
+learns that prior, and a new voice's unsure digit falls to ``_unknown_`` (docs/unseen-speakers.md: every
+miss of the speech-embedding digit folds is a digit called ``_unknown_``). Subtracting ``tau * log(prior)``
+from each class's output bias removes the learned prior (Menon et al., "Long-tail learning via logit
+adjustment", ICLR 2021). The prior is the label's *effective* share of the training loss: its clip count
+(synthetic negatives included) times its class weight (``--class-weights sqrt``: 1/sqrt of its count).
+
+It changes only the head's bias, so every path that runs the model (offline, streaming, the app, export)
+decides the same way with no new setting to carry; ``model.json``'s ``training.logit_adjustment`` records the
+counts, priors, ``tau`` and the shift, and applying it twice is refused.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import torch
+
+from recognizers.errors import VaultError
+
+__all__ = ["adjust_head", "bias_shift", "effective_priors", "training_counts"]
+
+
+def effective_priors(counts: Mapping[str, int], labels: list[str], class_weights: str = "none") -> np.ndarray:
+    """Each label's share of the training loss: ``count * weight``, normalised (``labels`` order)."""
+    c = np.array([max(float(counts.get(lab, 0)), 1.0) for lab in labels])
+    if class_weights == "sqrt":
+        c = c * np.sqrt(c.sum() / len(c) / c)   # the weights of recognizers.training.loop._class_weights
+    elif class_weights not in ("", "none"):
+        raise VaultError(f"class_weights {class_weights!r}: 'none' or 'sqrt'")
+    return c / c.sum()
+
+
+def bias_shift(priors: np.ndarray, tau: float) -> np.ndarray:
+    """``-tau * log(prior)``, centred so the shifts average zero (only their differences matter)."""
+    s = -tau * np.log(priors)
+    return s - s.mean()
+
+
+@torch.no_grad()
+def adjust_head(net: torch.nn.Module, meta: dict, counts: Mapping[str, int], tau: float) -> dict:
+    """Shift ``net``'s head bias by :func:`bias_shift` in place; returns the record for ``meta["training"]``.
+
+    ``meta`` is the model's metadata (labels, ``training.config.class_weights``); a model already adjusted is
+    refused, so a shift is never applied twice.
+    """
+    if not tau > 0:
+        raise VaultError(f"logit adjustment tau {tau}: must be > 0")
+    training = meta.get("training") or {}
+    if training.get("logit_adjustment"):
+        raise VaultError(f"{meta.get('name', 'model')}: its logits are already adjusted "
+                         f"(tau {training['logit_adjustment'].get('tau')})")
+    labels = list(meta["labels"])
+    weights = str((training.get("config") or {}).get("class_weights", "none"))
+    priors = effective_priors(counts, labels, weights)
+    shift = bias_shift(priors, tau)
+    net.head.bias += torch.as_tensor(shift, dtype=net.head.bias.dtype, device=net.head.bias.device)
+    return {"tau": tau, "class_weights": weights,
+            "counts": {lab: int(counts.get(lab, 0)) for lab in labels},
+            "priors": {lab: round(float(p), 5) for lab, p in zip(labels, priors)},
+            "bias_shift": {lab: round(float(s), 4) for lab, s in zip(labels, shift)}}
+
+
+def training_counts(meta: dict, extensions: tuple[str, ...]) -> dict[str, int]:
+    """Per-label counts of the items a model trained on: ``training.train_per_label`` when recorded, else
+    rebuilt from its training record (the data folder, excluded and validation groups, split seed, and the
+    synthetic negatives counted as the unknown label). ``extensions``: the files the task reads."""
+    training = meta.get("training") or {}
+    if training.get("train_per_label"):
+        return {k: int(v) for k, v in training["train_per_label"].items()}
+    from recognizers.data.datasets import group_split, scan_dataset
+    cfg = training.get("config") or {}
+    data = training.get("data")
+    if not data:
+        raise VaultError(f"{meta.get('name', 'model')}: no training record to count its labels from")
+    examples = scan_dataset(data, extensions)
+    excluded = set(cfg.get("exclude_groups") or [])
+    examples = [e for e in examples if e.group not in excluded]
+    if cfg.get("val_fraction", 0.2) <= 0 and not cfg.get("val_groups"):
+        train_ex = examples
+    else:
+        train_ex, _, _ = group_split(examples, cfg.get("val_fraction", 0.2), cfg.get("seed", 0), cfg.get("val_groups"))
+    counts: dict[str, int] = {}
+    for e in train_ex:
+        counts[e.label] = counts.get(e.label, 0) + 1
+    unk = meta.get("unknown_label")
+    if unk:
+        counts[unk] = counts.get(unk, 0) + int(training.get("synthetic_negatives", 0))
+    if len(train_ex) != training.get("n_train", len(train_ex)):
+        raise VaultError(f"{data}: {len(train_ex)} training files now, the model's record says "
+                         f"{training.get('n_train')}; the data changed since it trained")
+    return counts
