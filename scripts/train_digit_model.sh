@@ -23,7 +23,8 @@ if [ "$what" = digits ] || [ "$what" = both ]; then
   aliases=()
   for pair in zero=0 one=1 two=2 three=3 four=4 five=5 six=6 seven=7 eight=8 nine=9; do aliases+=(--label-alias "$pair"); done
   .venv/bin/lstm-vault train --task speech --data work/digits_emb_data --out assets/models/digits-en \
-    --val-groups "$(val work/digits_emb_data)" "${common[@]}" --class-weights sqrt --name digits-en "${aliases[@]}"
+    --val-groups "$(val work/digits_emb_data)" "${common[@]}" --class-weights sqrt --logit-adjust 1 \
+    --name digits-en "${aliases[@]}"
 fi
 if [ "$what" = commands ] || [ "$what" = both ]; then
   "$py" scripts/build_speech_data.py --vocab commands --dest work/commands_data
