@@ -27,7 +27,8 @@ def effective_priors(counts: Mapping[str, int], labels: list[str], class_weights
     """Each label's share of the training loss: ``count * weight``, normalised (``labels`` order)."""
     c = np.array([max(float(counts.get(lab, 0)), 1.0) for lab in labels])
     if class_weights == "sqrt":
-        c = c * np.sqrt(c.sum() / len(c) / c)   # the weights of recognizers.training.loop._class_weights
+        from recognizers.training.loop import sqrt_class_weights  # the weights training used
+        c = c * sqrt_class_weights(c)
     elif class_weights not in ("", "none"):
         raise VaultError(f"class_weights {class_weights!r}: 'none' or 'sqrt'")
     return c / c.sum()

@@ -208,8 +208,13 @@ def _class_weights(config: TrainConfig, targets: list[int], n_classes: int, devi
     if config.class_weights != "sqrt":
         raise ValueError(f"class_weights {config.class_weights!r}: 'none' or 'sqrt'")
     counts = np.bincount(np.asarray(targets, dtype=np.int64), minlength=n_classes).astype(np.float64)
-    w = np.sqrt(counts.sum() / n_classes / np.maximum(counts, 1.0))
-    return torch.tensor(w, dtype=torch.float32, device=device)
+    return torch.tensor(sqrt_class_weights(counts), dtype=torch.float32, device=device)
+
+
+def sqrt_class_weights(counts: np.ndarray) -> np.ndarray:
+    """``sqrt(mean count / count)`` per class (a class with no clip counts as one)."""
+    counts = np.asarray(counts, dtype=np.float64)
+    return np.sqrt(counts.sum() / len(counts) / np.maximum(counts, 1.0))
 
 
 def train(task: TaskData, data_dir: str | os.PathLike, out_dir: str | os.PathLike | None,
