@@ -26,29 +26,22 @@ def main(argv=None) -> int:
     ap.add_argument("--tau", type=float, default=1.0)
     args = ap.parse_args(argv)
     from recognizers.errors import VaultError
-    from recognizers.model_files import META, WEIGHTS, load_model, save_model
+    from recognizers.model_files import load_model, save_model
     from recognizers.training.logit_adjust import adjust_head, training_counts
-    from recognizers.training.tasks import make_task_data
     if bool(args.out) == args.in_place:
         print("logit_adjust: give --out DIR or --in-place", file=sys.stderr)
         return 2
     try:
         m = load_model(args.model)
-        task = make_task_data(m.task, frontend=m.frontend_config.get("type", "logmel")
-                              if m.task == "speech" else "logmel")
-        counts = training_counts(m.meta, task.extensions)
         net = m.network
-        record = adjust_head(net, m.meta, counts, args.tau)
-        meta = {k: v for k, v in m.meta.items() if k not in ("format", "format_version", "architecture",
-                                                         "normalization")}
-        meta["training"] = dict(meta["training"], logit_adjustment=record)
+        record = adjust_head(net, m.meta, training_counts(m.meta), args.tau)
+        meta = dict(m.meta, training=dict(m.meta["training"], logit_adjustment=record))
         out = Path(args.model) if args.in_place else Path(args.out)
-        src = Path(args.model)
-        kept = {f.name: f.read_bytes() for f in src.iterdir()          # the model card and any other files
-                if f.is_file() and f.name not in (META, WEIGHTS)}
-        save_model(out, net.cpu(), meta)   # atomic: the folder holds the old model or the new one
-        for name, data in kept.items():
-            (out / name).write_bytes(data)
+        card = Path(args.model) / "MODEL_CARD.md"
+        card_text = card.read_bytes() if card.is_file() and not args.in_place else None
+        save_model(out, net.cpu(), meta)   # atomic; a model card already in the folder is kept
+        if card_text is not None:
+            (out / card.name).write_bytes(card_text)
     except VaultError as exc:
         print(f"logit_adjust: {exc}", file=sys.stderr)
         return 2

@@ -64,25 +64,26 @@ def adjust_head(net: torch.nn.Module, meta: dict, counts: Mapping[str, int], tau
             "bias_shift": {lab: round(float(s), 4) for lab, s in zip(labels, shift)}}
 
 
-def training_counts(meta: dict, extensions: tuple[str, ...]) -> dict[str, int]:
+def training_counts(meta: dict, extensions: tuple[str, ...] | None = None) -> dict[str, int]:
     """Per-label counts of the items a model trained on: ``training.train_per_label`` when recorded, else
-    rebuilt from its training record (the data folder, excluded and validation groups, split seed, and the
-    synthetic negatives counted as the unknown label). ``extensions``: the files the task reads."""
+    rebuilt from its training record the way training split it (the data folder, excluded and validation
+    groups, split seed), with the synthetic negatives counted as the unknown label. ``extensions``: the files
+    the task reads (default: the model's task's)."""
     training = meta.get("training") or {}
     if training.get("train_per_label"):
         return {k: int(v) for k, v in training["train_per_label"].items()}
-    from recognizers.data.datasets import group_split, scan_dataset
-    cfg = training.get("config") or {}
+    from dataclasses import fields
+
+    from recognizers.data.dataset_ops import task_extensions
+    from recognizers.data.datasets import scan_dataset
+    from recognizers.training.loop import TrainConfig, training_split, without_excluded
     data = training.get("data")
     if not data:
         raise VaultError(f"{meta.get('name', 'model')}: no training record to count its labels from")
-    examples = scan_dataset(data, extensions)
-    excluded = set(cfg.get("exclude_groups") or [])
-    examples = [e for e in examples if e.group not in excluded]
-    if cfg.get("val_fraction", 0.2) <= 0 and not cfg.get("val_groups"):
-        train_ex = examples
-    else:
-        train_ex, _, _ = group_split(examples, cfg.get("val_fraction", 0.2), cfg.get("seed", 0), cfg.get("val_groups"))
+    known = {f.name for f in fields(TrainConfig)}
+    config = TrainConfig(**{k: v for k, v in (training.get("config") or {}).items() if k in known})
+    examples = without_excluded(scan_dataset(data, extensions or task_extensions(meta.get("task", "speech"))), config)
+    train_ex, _, _ = training_split(examples, config)
     counts: dict[str, int] = {}
     for e in train_ex:
         counts[e.label] = counts.get(e.label, 0) + 1

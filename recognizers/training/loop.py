@@ -211,6 +211,21 @@ def _class_weights(config: TrainConfig, targets: list[int], n_classes: int, devi
     return torch.tensor(sqrt_class_weights(counts), dtype=torch.float32, device=device)
 
 
+def without_excluded(examples: list[Example], config: TrainConfig) -> list[Example]:
+    """``examples`` without the groups ``config.exclude_groups`` leaves out (e.g. a LOSO fold's speaker)."""
+    excluded = set(config.exclude_groups or [])
+    return [e for e in examples if e.group not in excluded]
+
+
+def training_split(examples: list[Example], config: TrainConfig) -> tuple[list[Example], list[Example], str]:
+    """``(train, validation, description)``: grouped by speaker, or, with ``val_fraction <= 0`` and no
+    validation groups (tiny data sets), every file trains for a fixed number of epochs."""
+    if config.val_fraction <= 0 and not config.val_groups:
+        return (list(examples), [],
+                f"no validation: all files train for {config.epochs} epochs and the last epoch is kept")
+    return group_split(examples, config.val_fraction, config.seed, config.val_groups)
+
+
 def sqrt_class_weights(counts: np.ndarray) -> np.ndarray:
     """``sqrt(mean count / count)`` per class (a class with no clip counts as one)."""
     counts = np.asarray(counts, dtype=np.float64)
@@ -278,21 +293,16 @@ def _train_process(task: TaskData, data_dir: str | os.PathLike, out_dir: str | o
         log, on_epoch, on_batch, out_dir = (lambda s: None), None, None, None
     examples = scan_dataset(data_dir, task.extensions)
     if config.exclude_groups:
-        excluded = set(config.exclude_groups)
-        examples = [e for e in examples if e.group not in excluded]
+        examples = without_excluded(examples, config)
         if not examples:
-            raise DatasetError(f"{data_dir}: nothing left after excluding {sorted(excluded)}")
+            raise DatasetError(f"{data_dir}: nothing left after excluding {sorted(set(config.exclude_groups))}")
     labels = sorted({e.label for e in examples} | {config.unknown_label})
     if len(labels) < 2:
         raise DatasetError(f"{data_dir}: need at least one label besides {config.unknown_label}")
     no_validation = config.val_fraction <= 0 and not config.val_groups
-    if no_validation:   # tiny data sets: every file trains, the epoch count is fixed (e.g. by cross-validation)
-        if config.workers > 0:
-            raise DatasetError("training without validation (--val-fraction 0) needs --workers 0")
-        train_ex, val_ex = list(examples), []
-        split_desc = f"no validation: all files train for {config.epochs} epochs and the last epoch is kept"
-    else:
-        train_ex, val_ex, split_desc = group_split(examples, config.val_fraction, config.seed, config.val_groups)
+    if no_validation and config.workers > 0:
+        raise DatasetError("training without validation (--val-fraction 0) needs --workers 0")
+    train_ex, val_ex, split_desc = training_split(examples, config)
     log(f"{len(examples)} files, {len(labels)} labels; split {split_desc}: "
         f"{len(train_ex)} train / {len(val_ex)} validation; device {device}")
     clips = None
