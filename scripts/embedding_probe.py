@@ -1,0 +1,334 @@
+#!/usr/bin/env python3
+"""A fast feature-space probe of digit-recipe choices on the pretrained speech embedding (issue 15).
+
+The shipped recipe (``lstm-vault train --frontend speech-embedding``) spends most of its 8-12 minutes embedding
+clips. This probe embeds every clip of a digits dataset once (clean, plus a few audio-augmented copies) and then
+trains the same classifier shape (2 x 128 LSTM, AdamW 3e-3, cosine, label smoothing 0.05, sqrt class weights,
+embedding noise, the logit adjustment) on the cached embeddings in about a minute per split, so that a recipe
+change can be compared on every speaker-disjoint split before the real recipe is retrained with it:
+
+* the 3 Speech Commands digit-speaker folds of ``eval_unseen_speakers.py`` (digits of the 78 v0.02 digit speakers;
+  their other words, rejection as _unknown_);
+* FSDD leave-one-speaker-out (takes 3-49 of the left-out speaker, as ``measure_adapt.py``'s "before").
+
+Probe figures are for comparing variants with each other, not the published figures (those come from the real
+recipe, ``eval_unseen_speakers.py`` and ``loso_digits.py``).
+
+    python scripts/embedding_probe.py cache --data work/digits_emb_data --cache work/probe_cache.npz
+    python scripts/embedding_probe.py run --cache work/probe_cache.npz --variant base --seeds 0,1
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "scripts"))
+
+DIGITS = [str(d) for d in range(10)]
+FSDD = ["jackson", "nicolas", "theo", "yweweler"]
+AUG_COPIES = 3
+
+
+def _embed_worker(args):
+    paths, seed = args
+    import torch
+    torch.set_num_threads(1)
+    from recognizers.data import augment
+    from recognizers.data.speech import SpeechAugmentConfig, SpeechTaskData
+    from recognizers.frontends.speech_embedding import SpeechEmbeddingConfig
+    from recognizers.io.audio import load_audio
+    task = SpeechTaskData(frontend=SpeechEmbeddingConfig())
+    a, sr = SpeechAugmentConfig(), 16000
+    rng = np.random.default_rng(seed)
+    out = []
+    for p in paths:
+        x = load_audio(p, sr)
+        peak = float(np.max(np.abs(x))) if x.size else 0.0
+        raw = x / peak * 0.5 if peak > 0 else x
+        clean = task._embed(np.concatenate([raw, np.zeros(int(a.pad_max_s * sr), np.float32)]))
+        n = max(1, task._stream_frames(raw.size))
+        augs = []
+        for c in range(AUG_COPIES):
+            y = raw
+            if c == AUG_COPIES - 1:      # the last copy: band-limited to 4 kHz (an 8 kHz recording)
+                y = augment.speed_perturb(y, 2.0)
+                y = augment.speed_perturb(y, 0.5)[: raw.size]
+            y = augment.speed_perturb(y, float(rng.uniform(*a.speed_range)))
+            y = augment.pad_silence(y, rng, sr, a.pad_max_s)
+            y = y * 10 ** (rng.uniform(*a.gain_db_range) / 20)
+            if rng.random() < a.noise_prob:
+                y = augment.add_noise(y, rng, float(rng.uniform(*a.snr_db_range)))
+            augs.append(task._embed(np.clip(y, -1, 1).astype(np.float32)))
+        out.append((clean, n, augs))
+    return out
+
+
+def _negatives_worker(args):
+    count, seed = args
+    from recognizers.data import augment
+    from recognizers.data.speech import SpeechTaskData
+    from recognizers.frontends.speech_embedding import SpeechEmbeddingConfig
+    task = SpeechTaskData(frontend=SpeechEmbeddingConfig())
+    rng = np.random.default_rng(seed)
+    return [task._embed(augment.synthetic_non_speech(rng, 16000)) for _ in range(count)]
+
+
+def cache(args) -> int:
+    from multiprocessing import Pool
+    data = Path(args.data)
+    rows = [r for r in csv.DictReader(open(data / "manifest.csv", newline=""))
+            if r["speaker"].startswith(args.only_prefix)]
+    paths = [str(data / r["path"]) for r in rows]
+    chunks = [(paths[i:i + 200], 1000 + i) for i in range(0, len(paths), 200)]
+    t0 = time.time()
+    with Pool(args.procs) as pool:
+        parts = pool.map(_embed_worker, chunks)
+        negs = sum(pool.map(_negatives_worker, [(args.negatives // 4, 7 + k) for k in range(4)]), [])
+    items = [it for part in parts for it in part]
+    arrays: dict[str, np.ndarray] = {}
+    for i, (clean, n, augs) in enumerate(items):
+        arrays[f"c{i}"] = clean
+        for c, a in enumerate(augs):
+            arrays[f"a{i}_{c}"] = a
+    for i, f in enumerate(negs):
+        arrays[f"n{i}"] = f
+    meta = {"rows": rows, "frames": [int(n) for _, n, _ in items], "negatives": len(negs), "aug_copies": AUG_COPIES}
+    np.savez(args.cache, meta=np.array(json.dumps(meta)), **arrays)
+    print(f"cached {len(items)} clips x {1 + AUG_COPIES} and {len(negs)} negatives in {time.time() - t0:.0f} s")
+    return 0
+
+
+# ---------------------------------------------------------------------------------------------------- splits
+def labels_of(rows: list[dict]) -> list[str]:
+    names = sorted({r["label"] for r in rows} - {"_unknown_"})
+    return names + ["_unknown_"]
+
+
+def splits(rows: list[dict]) -> list[dict]:
+    """The speaker-disjoint splits: name, excluded groups, test clip indices (digits) and other-word indices.
+
+    A digits set (labels 0-9): the digit-speaker folds and FSDD LOSO; any other set (commands): the 3 folds of
+    ``eval_unseen_speakers.py``'s default pool (every group), testing every clip of the fold's groups."""
+    from eval_unseen_speakers import assign_folds, fold_pool
+    out = []
+    if not set(DIGITS) <= {r["label"] for r in rows}:
+        folds = assign_folds(sorted(fold_pool(rows, rows)), 3, 0)
+        for k in range(3):
+            groups = {g for g, f in folds.items() if f == k}
+            test = [i for i, r in enumerate(rows) if r["speaker"] in groups]
+            out.append({"name": f"sc{k}", "exclude": groups, "test": test, "other": []})
+        return out
+    pool = fold_pool(rows, rows, ",".join(DIGITS), "v2_")
+    folds = assign_folds(sorted(pool), 3, 0)
+    for k in range(3):
+        groups = {g for g, f in folds.items() if f == k}
+        test = [i for i, r in enumerate(rows) if r["speaker"] in groups and r["label"] in DIGITS]
+        other = [i for i, r in enumerate(rows) if r["speaker"] in groups and r["label"] not in DIGITS]
+        out.append({"name": f"sc{k}", "exclude": groups, "test": test, "other": other})
+    for s in FSDD:
+        test = [i for i, r in enumerate(rows) if r["speaker"] == f"fsdd-{s}"
+                and int(Path(r["path"]).stem.rsplit("_", 1)[1]) >= 3]
+        out.append({"name": s, "exclude": {f"fsdd-{s}"}, "test": test, "other": []})
+    return out
+
+
+# ---------------------------------------------------------------------------------------------------- training
+def train_eval(c: dict, split: dict, variant: dict, seed: int, val_groups: set[str]) -> dict:
+    import torch
+    from torch import nn
+
+    from recognizers.training.loop import sqrt_class_weights
+    torch.manual_seed(seed)
+    rng = np.random.default_rng(seed)
+    rows, labels = c["rows"], labels_of(c["rows"])
+    lab = {l: i for i, l in enumerate(labels)}
+    train = [i for i, r in enumerate(rows) if r["speaker"] not in split["exclude"] and r["speaker"] not in val_groups]
+    y_all = np.array([lab[r["label"]] for r in rows])
+    n_neg = int(round(variant.get("negatives", 0.15) * len(train)))
+    neg_ids = [int(k) for k in rng.choice(c["negatives"], size=n_neg)] if n_neg else []
+    items = [(i, False) for i in train] + [(j, True) for j in neg_ids]
+    targets = np.array([y_all[i] if not neg else lab["_unknown_"] for i, neg in items])
+    counts = np.bincount(targets, minlength=len(labels)).astype(float)
+    cw = sqrt_class_weights(counts)
+    # optional per-clip weights: each (speaker, label) pair's clips share weight ``n ** (1 - alpha)``
+    sw = np.ones(len(items))
+    alpha = variant.get("speaker_balance", 0.0)
+    if alpha:
+        key = [(rows[i]["speaker"], rows[i]["label"]) if not neg else ("neg", "") for i, neg in items]
+        from collections import Counter
+        cnt = Counter(key)
+        sw = np.array([cnt[k] ** -alpha for k in key])
+        for t in range(len(labels)):      # keep each class's total weight
+            m = targets == t
+            if m.any():
+                sw[m] *= m.sum() / sw[m].sum()
+    # the effective counts for the logit adjustment: class weight x (per-clip weights summed)
+    eff = np.array([sw[targets == t].sum() for t in range(len(labels))]) * cw
+    prior = eff / eff.sum()
+    hidden, layers, dropout = variant.get("hidden", 128), variant.get("layers", 2), variant.get("dropout", 0.1)
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lstm = nn.LSTM(c["arr"]["c0"].shape[1], hidden, layers, batch_first=True,
+                                dropout=dropout if layers > 1 else 0)
+            self.drop = nn.Dropout(variant.get("head_dropout", 0.0))
+            self.head = nn.Linear(hidden, len(labels))
+
+        def forward(self, x, lengths):
+            h, _ = self.lstm(x)
+            last = h[torch.arange(h.shape[0]), lengths - 1]
+            return self.head(self.drop(last))
+
+    net = Net()
+    epochs, lr = variant.get("epochs", 8), variant.get("lr", 3e-3)
+    opt = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=variant.get("wd", 1e-4))
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs, eta_min=lr * 0.02)
+    ce = nn.CrossEntropyLoss(weight=torch.tensor(cw, dtype=torch.float32), label_smoothing=0.05, reduction="none")
+    audio_prob, band_prob = variant.get("audio_prob", 0.15), variant.get("band_prob", 0.0)
+    noise = variant.get("embedding_noise", 0.3)
+    copies = c["aug_copies"]
+
+    def feats(idx: int, neg: bool) -> np.ndarray:
+        if neg:
+            f = c["arr"][f"n{idx}"]
+        else:
+            u = rng.random()
+            if u < band_prob and not rows[idx]["speaker"].startswith("fsdd-"):
+                f = c["arr"][f"a{idx}_{copies - 1}"]
+            elif u < band_prob + audio_prob:
+                f = c["arr"][f"a{idx}_{int(rng.integers(0, copies - 1))}"]
+            else:
+                padded, n = c["arr"][f"c{idx}"], c["frames"][idx]
+                f = padded[:max(1, n + int(rng.integers(0, padded.shape[0] - n + 1)))]
+        return f + (noise * rng.standard_normal(f.shape)).astype(np.float32) if noise else f
+
+    def collate(fs):
+        L = max(f.shape[0] for f in fs)
+        x = np.zeros((len(fs), L, fs[0].shape[1]), np.float32)
+        for j, f in enumerate(fs):
+            x[j, :f.shape[0]] = f
+        return torch.from_numpy(x), torch.tensor([f.shape[0] for f in fs])
+
+    for ep in range(epochs):
+        net.train()
+        order = rng.permutation(len(items))
+        for b in range(0, len(order), 32):
+            bi = order[b:b + 32]
+            x, lengths = collate([feats(*items[j]) for j in bi])
+            y = torch.from_numpy(targets[bi])
+            w = torch.tensor(sw[bi], dtype=torch.float32)
+            logits = net(x, lengths)
+            loss = (ce(logits, y) * w).sum() / (torch.tensor(cw, dtype=torch.float32)[y] * w).sum()
+            opt.zero_grad()
+            loss.backward()
+            nn.utils.clip_grad_norm_(net.parameters(), 5.0)
+            opt.step()
+        sched.step()
+    net.eval()
+    shift = variant.get("tau", 1.0) * np.log(prior)
+    shift -= shift.mean()
+
+    def logp(idx: list[int]) -> np.ndarray:
+        out = []
+        with torch.no_grad():
+            for b in range(0, len(idx), 256):
+                fs = [c["arr"][f"c{i}"][:c["frames"][i]] for i in idx[b:b + 256]]
+                x, lengths = collate(fs)
+                out.append(torch.log_softmax(net(x, lengths), -1).numpy() - shift)
+        return np.concatenate(out) if out else np.zeros((0, len(labels)))
+
+    return {"test": logp(split["test"]), "other": logp(split["other"])}
+
+
+def run(args) -> int:
+    import torch
+    torch.set_num_threads(1)
+    t0 = time.time()
+    z = np.load(args.cache)
+    c = json.loads(str(z["meta"]))
+    c["arr"] = {k: z[k] for k in z.files if k != "meta"}
+    rows = c["rows"]
+    split_list = splits(rows)       # on the main set only: extra clips always train
+    if args.extra_cache:            # e.g. synthetic voices: training-only clips
+        ze = np.load(args.extra_cache)
+        ce = json.loads(str(ze["meta"]))
+        n0 = len(rows)
+        for k in ze.files:
+            if k[0] in "ca":
+                head, rest = k[0], k[1:]
+                i, _, copy = rest.partition("_")
+                c["arr"][f"{head}{int(i) + n0}" + (f"_{copy}" if copy else "")] = ze[k]
+        rows = c["rows"] = rows + ce["rows"]
+        c["frames"] = c["frames"] + ce["frames"]
+    model = "digits-en" if set(DIGITS) <= {r["label"] for r in rows} else "commands-en"
+    shipped = json.loads((REPO / "assets/models" / model / "model.json").read_text())
+    val_groups = set(shipped["training"]["config"]["val_groups"])
+    variant = json.loads(args.variant_json) if args.variant_json else {}
+    seeds = [int(s) for s in args.seeds.split(",")]
+    lab = {l: i for i, l in enumerate(labels_of(rows))}
+    res = {}
+    names = args.splits.split(",") if args.splits else None
+    for sp in split_list:
+        if names and sp["name"] not in names:
+            continue
+        sp["exclude"] = set(sp["exclude"]) - set()
+        y = np.array([lab[rows[i]["label"]] for i in sp["test"]])
+        outs = [train_eval(c, sp, variant, s, val_groups - sp["exclude"]) for s in seeds]
+        accs = [float(np.mean(o["test"].argmax(1) == y)) for o in outs]
+        ens = float(np.mean(np.mean([o["test"] for o in outs], 0).argmax(1) == y))
+        rej = [float(np.mean(o["other"].argmax(1) == lab["_unknown_"])) for o in outs if len(o["other"])]
+        mean = np.mean([o["test"] for o in outs], 0)
+        labels = labels_of(rows)
+        misses = [[rows[i]["path"], labels[int(p)]] for i, p, t in zip(sp["test"], mean.argmax(1), y) if p != t]
+        res[sp["name"]] = {"acc": accs, "ensemble": ens, "reject": rej, "n": len(y), "ensemble_misses": misses}
+        print(f"{args.name} {sp['name']}: " + " ".join(f"{a * 100:.1f}" for a in accs)
+              + f"  ens {ens * 100:.1f}" + (f"  reject {np.mean(rej) * 100:.1f}" if rej else "")
+              + f"  ({time.time() - t0:.0f} s)", flush=True)
+    sc = [k for k in res if k.startswith("sc")]
+    fs = [k for k in res if not k.startswith("sc")]
+    def pooled(keys, f):
+        n = sum(res[k]["n"] for k in keys)
+        return sum(f(res[k]) * res[k]["n"] for k in keys) / n * 100 if n else float("nan")
+    print(f"== {args.name} {json.dumps(variant)}: SC {pooled(sc, lambda r: np.mean(r['acc'])):.1f} "
+          f"(ens {pooled(sc, lambda r: r['ensemble']):.1f}, reject "
+          f"{np.mean([np.mean(res[k]['reject']) for k in sc]) * 100 if sc else float('nan'):.1f}) | FSDD "
+          f"{np.mean([np.mean(res[k]['acc']) for k in fs]) * 100 if fs else float('nan'):.1f} "
+          f"(ens {np.mean([res[k]['ensemble'] for k in fs]) * 100 if fs else float('nan'):.1f}) "
+          f"[{time.time() - t0:.0f} s]", flush=True)
+    if args.out:
+        Path(args.out).write_text(json.dumps({"variant": variant, "results": res}, indent=1))
+    return 0
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    a = sub.add_parser("cache")
+    a.add_argument("--data", required=True)
+    a.add_argument("--cache", required=True)
+    a.add_argument("--procs", type=int, default=2)
+    a.add_argument("--negatives", type=int, default=800)
+    a.add_argument("--only-prefix", default="", help="only the clips whose speaker group starts with this")
+    b = sub.add_parser("run")
+    b.add_argument("--cache", required=True)
+    b.add_argument("--name", default="probe")
+    b.add_argument("--variant-json", default="", help='e.g. \'{"speaker_balance": 0.5}\'')
+    b.add_argument("--seeds", default="0")
+    b.add_argument("--extra-cache", default="", help="a cache of clips that only ever train (--only-prefix tts-)")
+    b.add_argument("--splits", default="", help="comma-separated split names (default all)")
+    b.add_argument("--out", default="")
+    args = ap.parse_args(argv)
+    return cache(args) if args.cmd == "cache" else run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
