@@ -142,8 +142,16 @@ def splits(rows: list[dict]) -> list[dict]:
 
 # ---------------------------------------------------------------------------------------------------- training
 def train_eval(c: dict, split: dict, variant: dict, seed: int, val_groups: set[str]) -> dict:
+    """Train one model on ``split``'s training clips and return its adjusted log-probabilities on the test
+    clips (``test``), on the other-word clips (``other``) and the network (``net``). ``variant["teachers"]``:
+    N teachers (seeds 100 + seed + k, the same variant otherwise) are trained first and the model also learns
+    their mean softened output on every batch (knowledge distillation, Hinton et al. 2015; weight
+    ``distill_weight``, temperature ``distill_temperature``)."""
     import torch
     from torch import nn
+    teachers = [train_eval(c, split, {**variant, "teachers": 0}, 100 + seed + k, val_groups)["net"]
+                for k in range(variant.get("teachers", 0))]
+    kd_w, kd_t = variant.get("distill_weight", 0.5), variant.get("distill_temperature", 2.0)
 
     from recognizers.training.loop import sqrt_class_weights
     torch.manual_seed(seed)
@@ -228,6 +236,11 @@ def train_eval(c: dict, split: dict, variant: dict, seed: int, val_groups: set[s
             w = torch.tensor(sw[bi], dtype=torch.float32)
             logits = net(x, lengths)
             loss = (ce(logits, y) * w).sum() / (torch.tensor(cw, dtype=torch.float32)[y] * w).sum()
+            if teachers:
+                with torch.no_grad():
+                    soft = torch.stack([torch.softmax(t(x, lengths) / kd_t, -1) for t in teachers]).mean(0)
+                kd = -(soft * torch.log_softmax(logits / kd_t, -1)).sum(-1).mean() * kd_t ** 2
+                loss = (1 - kd_w) * loss + kd_w * kd
             opt.zero_grad()
             loss.backward()
             nn.utils.clip_grad_norm_(net.parameters(), 5.0)
@@ -246,7 +259,7 @@ def train_eval(c: dict, split: dict, variant: dict, seed: int, val_groups: set[s
                 out.append(torch.log_softmax(net(x, lengths), -1).numpy() - shift)
         return np.concatenate(out) if out else np.zeros((0, len(labels)))
 
-    return {"test": logp(split["test"]), "other": logp(split["other"])}
+    return {"test": logp(split["test"]), "other": logp(split["other"]), "net": net}
 
 
 def run(args) -> int:
@@ -298,12 +311,14 @@ def run(args) -> int:
     def pooled(keys, f):
         n = sum(res[k]["n"] for k in keys)
         return sum(f(res[k]) * res[k]["n"] for k in keys) / n * 100 if n else float("nan")
-    print(f"== {args.name} {json.dumps(variant)}: SC {pooled(sc, lambda r: np.mean(r['acc'])):.1f} "
-          f"(ens {pooled(sc, lambda r: r['ensemble']):.1f}, reject "
-          f"{np.mean([np.mean(res[k]['reject']) for k in sc]) * 100 if sc else float('nan'):.1f}) | FSDD "
-          f"{np.mean([np.mean(res[k]['acc']) for k in fs]) * 100 if fs else float('nan'):.1f} "
-          f"(ens {np.mean([res[k]['ensemble'] for k in fs]) * 100 if fs else float('nan'):.1f}) "
-          f"[{time.time() - t0:.0f} s]", flush=True)
+    line = (f"== {args.name} {json.dumps(variant)}: SC {pooled(sc, lambda r: np.mean(r['acc'])):.1f} "
+            f"(ens {pooled(sc, lambda r: r['ensemble']):.1f})")
+    if any(res[k]["reject"] for k in sc):
+        line += f", other words rejected {np.mean([np.mean(res[k]['reject']) for k in sc]) * 100:.1f}"
+    if fs:
+        line += (f" | FSDD {np.mean([np.mean(res[k]['acc']) for k in fs]) * 100:.1f} "
+                 f"(ens {np.mean([res[k]['ensemble'] for k in fs]) * 100:.1f})")
+    print(line + f" [{time.time() - t0:.0f} s]", flush=True)
     if args.out:
         Path(args.out).write_text(json.dumps({"variant": variant, "results": res}, indent=1))
     return 0
