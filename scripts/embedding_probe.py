@@ -41,32 +41,27 @@ def _embed_worker(args):
     paths, seed = args
     import torch
     torch.set_num_threads(1)
+    from types import SimpleNamespace
+
     from recognizers.data import augment
     from recognizers.data.speech import SpeechAugmentConfig, SpeechTaskData
     from recognizers.frontends.speech_embedding import SpeechEmbeddingConfig
-    from recognizers.io.audio import load_audio
-    task = SpeechTaskData(frontend=SpeechEmbeddingConfig())
-    a, sr = SpeechAugmentConfig(), 16000
+    # the training's own waveform augmentation, always taken (audio_prob 1) and without the embedding noise,
+    # which the probe adds afresh every epoch
+    aug = SpeechAugmentConfig(audio_prob=1.0, embedding_noise=0.0)
+    task = SpeechTaskData(frontend=SpeechEmbeddingConfig(), augmentation=aug)
     rng = np.random.default_rng(seed)
     out = []
     for p in paths:
-        x = load_audio(p, sr)
-        peak = float(np.max(np.abs(x))) if x.size else 0.0
-        raw = x / peak * 0.5 if peak > 0 else x
-        clean = task._embed(np.concatenate([raw, np.zeros(int(a.pad_max_s * sr), np.float32)]))
+        raw = task.load(SimpleNamespace(path=p))
+        clean = task._embed(np.concatenate([raw, np.zeros(int(aug.pad_max_s * 16000), np.float32)]))
         n = max(1, task._stream_frames(raw.size))
         augs = []
         for c in range(AUG_COPIES):
             y = raw
             if c == AUG_COPIES - 1:      # the last copy: band-limited to 4 kHz (an 8 kHz recording)
-                y = augment.speed_perturb(y, 2.0)
-                y = augment.speed_perturb(y, 0.5)[: raw.size]
-            y = augment.speed_perturb(y, float(rng.uniform(*a.speed_range)))
-            y = augment.pad_silence(y, rng, sr, a.pad_max_s)
-            y = y * 10 ** (rng.uniform(*a.gain_db_range) / 20)
-            if rng.random() < a.noise_prob:
-                y = augment.add_noise(y, rng, float(rng.uniform(*a.snr_db_range)))
-            augs.append(task._embed(np.clip(y, -1, 1).astype(np.float32)))
+                y = augment.speed_perturb(augment.speed_perturb(y, 2.0), 0.5)[: raw.size]
+            augs.append(task._embedding_features(y, rng))
         out.append((clean, n, augs))
     return out
 
