@@ -68,12 +68,11 @@ def _embed_worker(args):
 
 def _negatives_worker(args):
     count, seed = args
-    from recognizers.data import augment
     from recognizers.data.speech import SpeechTaskData
     from recognizers.frontends.speech_embedding import SpeechEmbeddingConfig
     task = SpeechTaskData(frontend=SpeechEmbeddingConfig())
     rng = np.random.default_rng(seed)
-    return [task._embed(augment.synthetic_non_speech(rng, 16000)) for _ in range(count)]
+    return [task._embed(task.synthetic_negative(rng)) for _ in range(count)]
 
 
 def cache(args) -> int:
@@ -113,21 +112,17 @@ def splits(rows: list[dict]) -> list[dict]:
     A digits set (labels 0-9): the digit-speaker folds and FSDD LOSO; any other set (commands): the 3 folds of
     ``eval_unseen_speakers.py``'s default pool (every group), testing every clip of the fold's groups."""
     from eval_unseen_speakers import assign_folds, fold_pool
-    out = []
-    if not set(DIGITS) <= {r["label"] for r in rows}:
-        folds = assign_folds(sorted(fold_pool(rows, rows)), 3, 0)
-        for k in range(3):
-            groups = {g for g, f in folds.items() if f == k}
-            test = [i for i, r in enumerate(rows) if r["speaker"] in groups]
-            out.append({"name": f"sc{k}", "exclude": groups, "test": test, "other": []})
-        return out
-    pool = fold_pool(rows, rows, ",".join(DIGITS), "v2_")
+    digits = set(DIGITS) <= {r["label"] for r in rows}
+    pool = fold_pool(rows, rows, ",".join(DIGITS), "v2_") if digits else fold_pool(rows, rows)
     folds = assign_folds(sorted(pool), 3, 0)
+    out = []
     for k in range(3):
         groups = {g for g, f in folds.items() if f == k}
-        test = [i for i, r in enumerate(rows) if r["speaker"] in groups and r["label"] in DIGITS]
-        other = [i for i, r in enumerate(rows) if r["speaker"] in groups and r["label"] not in DIGITS]
-        out.append({"name": f"sc{k}", "exclude": groups, "test": test, "other": other})
+        held = [i for i, r in enumerate(rows) if r["speaker"] in groups]
+        tested = [i for i in held if not digits or rows[i]["label"] in DIGITS]
+        out.append({"name": f"sc{k}", "exclude": groups, "test": tested, "other": sorted(set(held) - set(tested))})
+    if not digits:
+        return out
     for s in FSDD:
         test = [i for i, r in enumerate(rows) if r["speaker"] == f"fsdd-{s}"
                 and int(Path(r["path"]).stem.rsplit("_", 1)[1]) >= 3]
@@ -148,7 +143,8 @@ def train_eval(c: dict, split: dict, variant: dict, seed: int, val_groups: set[s
                 for k in range(variant.get("teachers", 0))]
     kd_w, kd_t = variant.get("distill_weight", 0.5), variant.get("distill_temperature", 2.0)
 
-    from recognizers.training.loop import sqrt_class_weights
+    from recognizers.training.logit_adjust import bias_shift
+    from recognizers.training.loop import collate, sqrt_class_weights
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     rows, labels = c["rows"], labels_of(c["rows"])
@@ -214,13 +210,6 @@ def train_eval(c: dict, split: dict, variant: dict, seed: int, val_groups: set[s
                 f = padded[:max(1, n + int(rng.integers(0, padded.shape[0] - n + 1)))]
         return f + (noise * rng.standard_normal(f.shape)).astype(np.float32) if noise else f
 
-    def collate(fs):
-        L = max(f.shape[0] for f in fs)
-        x = np.zeros((len(fs), L, fs[0].shape[1]), np.float32)
-        for j, f in enumerate(fs):
-            x[j, :f.shape[0]] = f
-        return torch.from_numpy(x), torch.tensor([f.shape[0] for f in fs])
-
     for ep in range(epochs):
         net.train()
         order = rng.permutation(len(items))
@@ -242,8 +231,7 @@ def train_eval(c: dict, split: dict, variant: dict, seed: int, val_groups: set[s
             opt.step()
         sched.step()
     net.eval()
-    shift = variant.get("tau", 1.0) * np.log(prior)
-    shift -= shift.mean()
+    shift = bias_shift(prior, variant.get("tau", 1.0))
 
     def logp(idx: list[int]) -> np.ndarray:
         out = []
@@ -251,7 +239,7 @@ def train_eval(c: dict, split: dict, variant: dict, seed: int, val_groups: set[s
             for b in range(0, len(idx), 256):
                 fs = [c["arr"][f"c{i}"][:c["frames"][i]] for i in idx[b:b + 256]]
                 x, lengths = collate(fs)
-                out.append(torch.log_softmax(net(x, lengths), -1).numpy() - shift)
+                out.append(torch.log_softmax(net(x, lengths), -1).numpy() + shift)
         return np.concatenate(out) if out else np.zeros((0, len(labels)))
 
     return {"test": logp(split["test"]), "other": logp(split["other"]), "net": net}
@@ -282,21 +270,20 @@ def run(args) -> int:
     val_groups = set(shipped["training"]["config"]["val_groups"])
     variant = json.loads(args.variant_json) if args.variant_json else {}
     seeds = [int(s) for s in args.seeds.split(",")]
-    lab = {l: i for i, l in enumerate(labels_of(rows))}
+    labels = labels_of(rows)
+    lab = {l: i for i, l in enumerate(labels)}
     res = {}
     names = args.splits.split(",") if args.splits else None
     for sp in split_list:
         if names and sp["name"] not in names:
             continue
-        sp["exclude"] = set(sp["exclude"]) - set()
         y = np.array([lab[rows[i]["label"]] for i in sp["test"]])
         outs = [train_eval(c, sp, variant, s, val_groups - sp["exclude"]) for s in seeds]
         accs = [float(np.mean(o["test"].argmax(1) == y)) for o in outs]
-        ens = float(np.mean(np.mean([o["test"] for o in outs], 0).argmax(1) == y))
+        ens_pred = np.mean([o["test"] for o in outs], 0).argmax(1)
+        ens = float(np.mean(ens_pred == y))
         rej = [float(np.mean(o["other"].argmax(1) == lab["_unknown_"])) for o in outs if len(o["other"])]
-        mean = np.mean([o["test"] for o in outs], 0)
-        labels = labels_of(rows)
-        misses = [[rows[i]["path"], labels[int(p)]] for i, p, t in zip(sp["test"], mean.argmax(1), y) if p != t]
+        misses = [[rows[i]["path"], labels[int(p)]] for i, p, t in zip(sp["test"], ens_pred, y) if p != t]
         res[sp["name"]] = {"acc": accs, "ensemble": ens, "reject": rej, "n": len(y), "ensemble_misses": misses}
         print(f"{args.name} {sp['name']}: " + " ".join(f"{a * 100:.1f}" for a in accs)
               + f"  ens {ens * 100:.1f}" + (f"  reject {np.mean(rej) * 100:.1f}" if rej else "")
