@@ -130,6 +130,40 @@ def splits(rows: list[dict]) -> list[dict]:
     return out
 
 
+def relabel(rows: list[dict], other: list[dict]) -> tuple[list[dict], list[dict]]:
+    """A combined vocabulary: each ``_unknown_`` clip of ``rows`` whose file is in ``other`` (another manifest of
+    the same clips, e.g. the commands set) takes that manifest's label when it is not ``_unknown_`` there, and the
+    3 folds of ``other``'s groups (``eval_unseen_speakers.py``'s default pool) become extra splits ``cmd0-2``,
+    testing each clip of the fold's groups against its label in ``other`` (``truth``)."""
+    from eval_unseen_speakers import assign_folds, fold_pool
+    by_name = {Path(r["path"]).name: r["label"] for r in other}
+    out = [r | {"label": by_name[Path(r["path"]).name]}
+           if r["label"] == "_unknown_" and by_name.get(Path(r["path"]).name, "_unknown_") != "_unknown_" else r
+           for r in rows]
+    folds = assign_folds(sorted(fold_pool(other, other)), 3, 0)
+    extra = []
+    for k in range(3):
+        groups = {g for g, f in folds.items() if f == k}
+        test = [i for i, r in enumerate(rows) if r["speaker"] in groups and Path(r["path"]).name in by_name]
+        extra.append({"name": f"cmd{k}", "exclude": groups, "test": test, "other": [],
+                      "truth": [by_name[Path(rows[i]["path"]).name] for i in test]})
+    return out, extra
+
+
+def group_decision(labels: list[str], space: set[str]):
+    """Score a model's (prior-adjusted) log-probabilities in the label ``space`` of a split: each model label
+    outside it counts as ``_unknown_``, and a space label's score is the log of its labels' mean probability,
+    so that a group of k labels weighs like one (every space label equally likely, as the logit adjustment
+    makes every model label). With every model label in ``space`` this is the plain argmax."""
+    names = sorted(space)
+    member = np.array([[(l if l in space else "_unknown_") == n for n in names] for l in labels], float)
+
+    def scored(logp: np.ndarray) -> list[str]:
+        mean_p = np.exp(logp) @ member / member.sum(0)
+        return [names[k] for k in mean_p.argmax(1)]
+    return scored
+
+
 # ---------------------------------------------------------------------------------------------------- training
 def train_eval(c: dict, split: dict, variant: dict, seed: int, val_groups: set[str]) -> dict:
     """Train one model on ``split``'s training clips and return its adjusted log-probabilities on the test
@@ -195,6 +229,7 @@ def train_eval(c: dict, split: dict, variant: dict, seed: int, val_groups: set[s
     audio_prob, band_prob = variant.get("audio_prob", 0.15), variant.get("band_prob", 0.0)
     noise = variant.get("embedding_noise", 0.3)
     copies = c["aug_copies"]
+    time_mask, feat_mask = variant.get("time_mask", 0), variant.get("feat_mask", 0)
 
     def feats(idx: int, neg: bool) -> np.ndarray:
         if neg:
@@ -208,7 +243,22 @@ def train_eval(c: dict, split: dict, variant: dict, seed: int, val_groups: set[s
             else:
                 padded, n = c["arr"][f"c{idx}"], c["frames"][idx]
                 f = padded[:max(1, n + int(rng.integers(0, padded.shape[0] - n + 1)))]
-        return f + (noise * rng.standard_normal(f.shape)).astype(np.float32) if noise else f
+        f = f + (noise * rng.standard_normal(f.shape)).astype(np.float32) if noise else f
+        return masked(f) if time_mask or feat_mask else f
+
+    def masked(f: np.ndarray) -> np.ndarray:
+        """SpecAugment-style masks (Park et al. 2019) on the embedding: up to ``time_mask`` frames and up to
+        ``feat_mask`` of the values set to the clip's mean."""
+        f, mean = f.copy(), f.mean(0)
+        w = int(rng.integers(0, time_mask + 1)) if time_mask else 0
+        if w and f.shape[0] > w + 1:
+            t0 = int(rng.integers(0, f.shape[0] - w))
+            f[t0:t0 + w] = mean
+        w = int(rng.integers(0, feat_mask + 1)) if feat_mask else 0
+        if w:
+            d0 = int(rng.integers(0, f.shape[1] - w + 1))
+            f[:, d0:d0 + w] = mean[d0:d0 + w]
+        return f
 
     for ep in range(epochs):
         net.train()
@@ -269,27 +319,36 @@ def run(args) -> int:
     shipped = json.loads((REPO / "assets/models" / model / "model.json").read_text())
     val_groups = set(shipped["training"]["config"]["val_groups"])
     variant = json.loads(args.variant_json) if args.variant_json else {}
+    # the labels each split is scored in: its own set's (a combined model's other words count as _unknown_)
+    for sp in split_list:
+        sp["truth"] = [rows[i]["label"] for i in sp["test"]]
+    if variant.get("relabel_from"):     # a combined vocabulary (e.g. the commands set's words): + its folds
+        other = list(csv.DictReader(open(REPO / variant["relabel_from"], newline="")))
+        rows, extra = relabel(rows, other)
+        c["rows"], split_list = rows, split_list + extra
     seeds = [int(s) for s in args.seeds.split(",")]
     labels = labels_of(rows)
-    lab = {l: i for i, l in enumerate(labels)}
     res = {}
     names = args.splits.split(",") if args.splits else None
     for sp in split_list:
         if names and sp["name"] not in names:
             continue
-        y = np.array([lab[rows[i]["label"]] for i in sp["test"]])
+        scored = group_decision(labels, set(sp["truth"]) | {"_unknown_"})
+
+        y = sp["truth"]
         outs = [train_eval(c, sp, variant, s, val_groups - sp["exclude"]) for s in seeds]
-        accs = [float(np.mean(o["test"].argmax(1) == y)) for o in outs]
-        ens_pred = np.mean([o["test"] for o in outs], 0).argmax(1)
-        ens = float(np.mean(ens_pred == y))
-        rej = [float(np.mean(o["other"].argmax(1) == lab["_unknown_"])) for o in outs if len(o["other"])]
-        misses = [[rows[i]["path"], labels[int(p)]] for i, p, t in zip(sp["test"], ens_pred, y) if p != t]
+        accs = [float(np.mean(np.array(scored(o["test"])) == y)) for o in outs]
+        ens_pred = scored(np.mean([o["test"] for o in outs], 0))
+        ens = float(np.mean(np.array(ens_pred) == y))
+        rej = [float(np.mean(np.array(scored(o["other"])) == "_unknown_")) for o in outs if len(o["other"])]
+        misses = [[rows[i]["path"], p] for i, p, t in zip(sp["test"], ens_pred, y) if p != t]
         res[sp["name"]] = {"acc": accs, "ensemble": ens, "reject": rej, "n": len(y), "ensemble_misses": misses}
         print(f"{args.name} {sp['name']}: " + " ".join(f"{a * 100:.1f}" for a in accs)
               + f"  ens {ens * 100:.1f}" + (f"  reject {np.mean(rej) * 100:.1f}" if rej else "")
               + f"  ({time.time() - t0:.0f} s)", flush=True)
     sc = [k for k in res if k.startswith("sc")]
-    fs = [k for k in res if not k.startswith("sc")]
+    cmd = [k for k in res if k.startswith("cmd")]
+    fs = [k for k in res if k not in sc + cmd]
     def pooled(keys, f):
         n = sum(res[k]["n"] for k in keys)
         return sum(f(res[k]) * res[k]["n"] for k in keys) / n * 100 if n else float("nan")
@@ -300,6 +359,9 @@ def run(args) -> int:
     if fs:
         line += (f" | FSDD {np.mean([np.mean(res[k]['acc']) for k in fs]) * 100:.1f} "
                  f"(ens {np.mean([res[k]['ensemble'] for k in fs]) * 100:.1f})")
+    if cmd:
+        line += (f" | commands {pooled(cmd, lambda r: np.mean(r['acc'])):.1f} "
+                 f"(ens {pooled(cmd, lambda r: r['ensemble']):.1f})")
     print(line + f" [{time.time() - t0:.0f} s]", flush=True)
     if args.out:
         Path(args.out).write_text(json.dumps({"variant": variant, "results": res}, indent=1))

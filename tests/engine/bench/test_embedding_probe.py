@@ -72,3 +72,30 @@ def test_the_held_out_speaker_never_trains():
     pr = load_script("embedding_probe")
     rows = digit_rows()
     assert accuracy(pr, cached(pr, rows, own_means=("fsdd-jackson",)), pr.splits(rows)[3]) < 0.5
+
+
+def test_a_combined_vocabulary_takes_the_other_sets_words_and_folds():
+    pr = load_script("embedding_probe")
+    rows = digit_rows()
+    # the same Speech Commands clips as a commands set: its words, digits as _unknown_
+    other = [r | {"label": "dog" if "_dog_" in r["path"] else "_silence_" if "silence" in r["path"] else "_unknown_"}
+             for r in rows if not r["speaker"].startswith("fsdd-")]
+    out, extra = pr.relabel(rows, other)
+    assert [r["label"] for r in out if "_dog_" in r["path"]] == ["dog"] * 9
+    assert [r["label"] for r in out if "silence" in r["path"]] == ["_silence_"]
+    assert [r["label"] for r in out if r["label"] in DIGITS] == [r["label"] for r in rows if r["label"] in DIGITS]
+    assert [s["name"] for s in extra] == ["cmd0", "cmd1", "cmd2"]
+    assert set().union(*(s["exclude"] for s in extra)) == {r["speaker"] for r in other}
+    by_name = {r["path"]: r["label"] for r in other}
+    for s in extra:
+        assert {rows[i]["speaker"] for i in s["test"]} == s["exclude"]
+        assert s["truth"] == [by_name[rows[i]["path"]] for i in s["test"]]    # scored in the commands' labels
+
+
+def test_group_decision_weighs_a_group_of_labels_like_one():
+    pr = load_script("embedding_probe")
+    labels = ["0", "1", "yes", "_unknown_"]
+    logp = np.log(np.array([[0.32, 0.1, 0.25, 0.33], [0.2, 0.1, 0.36, 0.34], [0.1, 0.2, 0.6, 0.1]]))
+    # digits: yes counts as _unknown_, and the two together weigh like one label (their mean, not the max)
+    assert pr.group_decision(labels, {"0", "1", "_unknown_"})(logp) == ["0", "_unknown_", "_unknown_"]
+    assert pr.group_decision(labels, set(labels))(logp) == ["_unknown_", "yes", "yes"]   # its own labels: the argmax
