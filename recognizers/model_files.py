@@ -190,6 +190,7 @@ TASK_FRONTENDS = {"speech": ("logmel", "mfcc", "speech-embedding"), "gesture": (
 DECODER_NUMBERS = {                  # field: (low, high, integer?)
     "reject_threshold": (0.0, 1.0, False),
     "lead_silence_s": (0.0, 5.0, False),
+    "tail_silence_s": (0.0, 5.0, False),
     "window_frames": (2, 1000, True),     # gesture spotting window (33 s at 30 fps); longer is a damaged file
 }
 DECODER_TYPES = ("", "clip", "ctc")

@@ -283,13 +283,21 @@ def train_eval(c: dict, split: dict, variant: dict, seed: int, val_groups: set[s
     net.eval()
     shift = bias_shift(prior, variant.get("tau", 1.0))
 
+    # decode_frames k > 1: the mean log-probability over the last frame and the k - 1 after it (the clip's cached
+    # 0.25 s of trailing silence), leaving out the first decode_skip of them
+    k_dec, skip = variant.get("decode_frames", 1), variant.get("decode_skip", 0)
+
     def logp(idx: list[int]) -> np.ndarray:
         out = []
         with torch.no_grad():
             for b in range(0, len(idx), 256):
-                fs = [c["arr"][f"c{i}"][:c["frames"][i]] for i in idx[b:b + 256]]
-                x, lengths = collate(fs)
-                out.append(torch.log_softmax(net(x, lengths), -1).numpy() + shift)
+                ids = idx[b:b + 256]
+                ends = [min(c["frames"][i] + k_dec - 1, c["arr"][f"c{i}"].shape[0]) for i in ids]
+                x, lengths = collate([c["arr"][f"c{i}"][:e] for i, e in zip(ids, ends)])
+                lp = torch.log_softmax(net.head(net.lstm(x)[0]), -1)
+                starts = [min(c["frames"][i] - 1 + skip, e - 1) for i, e in zip(ids, ends)]
+                out.append(np.stack([lp[j, s0:e].mean(0).numpy() for j, (s0, e) in enumerate(zip(starts, ends))])
+                           + shift)
         return np.concatenate(out) if out else np.zeros((0, len(labels)))
 
     return {"test": logp(split["test"]), "other": logp(split["other"]), "net": net}

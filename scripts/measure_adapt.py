@@ -75,9 +75,9 @@ def measure_unseen(args, base, rec) -> list[dict]:
     clips = [(p, w) for w in DIGIT_WORDS for p in sorted((sc / w).glob("*.wav"))]
     spk = np.array([p.name.split("_nohash_")[0] for p, _ in clips])
     truth = np.array([base.labels.index(base.meta["label_aliases"][w]) for _, w in clips])
-    feats = [rec.features(rec.with_lead_in(load_input("speech", p, base.frontend_config))) for p, _ in clips]
+    feats = [rec.features(rec.padded(load_input("speech", p, base.frontend_config))) for p, _ in clips]
     fsdd = scan_dataset(args.fsdd, AUDIO_EXTENSIONS)[::args.sc_fsdd_every]
-    f_feats = [rec.features(rec.with_lead_in(load_input("speech", e.path, base.frontend_config))) for e in fsdd]
+    f_feats = [rec.features(rec.padded(load_input("speech", e.path, base.frontend_config))) for e in fsdd]
     f_truth = np.array([base.labels.index(e.label) for e in fsdd])
     base_pred, base_f = classify(args.model, feats), classify(args.model, f_feats)
     ids, counts = np.unique(spk, return_counts=True)
@@ -204,7 +204,7 @@ def main() -> int:
     examples = scan_dataset(args.fsdd, AUDIO_EXTENSIONS)
     speakers = args.speakers.split(",") if args.speakers else sorted({e.group for e in examples})
     t0 = time.time()
-    feats = [rec.features(rec.with_lead_in(load_input("speech", e.path, base.frontend_config))) for e in examples]
+    feats = [rec.features(rec.padded(load_input("speech", e.path, base.frontend_config))) for e in examples]
     truth = np.array([base.labels.index(e.label) for e in examples])
     spk = np.array([e.group for e in examples])
     num = np.array([take_number(e.path) for e in examples])
@@ -213,7 +213,7 @@ def main() -> int:
     sc_feats, sc_truth, sc_base = [], None, None
     if args.sc_check:   # a second "everyone else": Speech Commands v0.02 digit clips (speakers no model heard)
         sc_clips = [(p, w) for w in DIGIT_WORDS for p in sorted((Path(args.sc_check) / w).glob("*.wav"))]
-        sc_feats = [rec.features(rec.with_lead_in(load_input("speech", p, base.frontend_config)))
+        sc_feats = [rec.features(rec.padded(load_input("speech", p, base.frontend_config)))
                     for p, _ in sc_clips]
         sc_truth = np.array([base.labels.index(base.meta["label_aliases"].get(w, str(DIGIT_WORDS.index(w))))
                              for _, w in sc_clips])   # LOSO models are trained without the word aliases

@@ -45,7 +45,7 @@ def main(argv=None) -> int:
         logp, y = [], []
         for r in rows:
             raw = load_input("speech", data / r["path"], rec.model.frontend_config)
-            logp.append(np.log(rec.probabilities(rec.features(rec.with_lead_in(raw))) + 1e-9))
+            logp.append(np.log(rec.probabilities(rec.features(rec.padded(raw))) + 1e-9))
             y.append(labels.index(r["label"]))
         logp, y = np.array(logp), np.array(y)
         words = y != u

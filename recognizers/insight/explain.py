@@ -1,9 +1,9 @@
 """Integrated gradients: which input frames and features, and which LSTM units, made the network say what it said.
 
 The explained number is the decided class's **logit at the decision frame**. Clip classification
-(:class:`~recognizers.recognizer.Recognizer`, ``predict``) decides on the last frame of the clip, lead-in included,
-so the decision frame is the last frame of the features the network saw; the app explains a transcript event
-by running the same clip classification over that event's span.
+(:class:`~recognizers.recognizer.Recognizer`, ``predict``) decides on the last frame of the clip, lead-in and
+tail of silence included, so the decision frame is the last frame of the features the network saw; the app
+explains a transcript event by running the same clip classification over that event's span.
 
 Attribution to the input (Sundararajan et al. 2017): ``(x - x0) * mean over alpha of d logit / dx`` at
 ``x0 + alpha (x - x0)``, the mean taken by the trapezoid rule over ``steps + 1`` points of the straight path,
@@ -13,7 +13,7 @@ all points in one batch. Completeness holds up to the quadrature error: ``attrib
 
 Baselines (``x0``, in the network's normalised input space):
 - speech: the features of **digital silence** (all-zero samples, i.e. every mel band at the log floor) of the
-  same length as the clip with its lead-in;
+  same length as the clip with its lead-in and tail;
 - gestures: the features of **no hand in view** (every landmark missing) of the same length.
 
 Per-unit attribution ``layer{k}_unit_attribution (time, units)`` is **gradient x activation** on the hidden state
@@ -159,7 +159,8 @@ def _unit_gradient_x_activation(net, x: torch.Tensor, target: int, frame: int) -
 
 def explain_features(model: LoadedModel, features: np.ndarray, baseline_features: np.ndarray,
                      label: str | None = None, steps: int = DEFAULT_STEPS, lead_in_frames: int = 0) -> Explanation:
-    """Explain the clip decision on raw ``features (time, features)`` (before normalisation, lead-in included)."""
+    """Explain the clip decision on raw ``features (time, features)`` (before normalisation, lead-in and tail
+    included)."""
     _refuse_ctc(model)
     check_steps(steps)
     if features.shape[0] == 0:
@@ -222,20 +223,20 @@ def _double_copy(net):
 
 def explain_input(model: LoadedModel, raw: Any, label: str | None = None, steps: int = DEFAULT_STEPS
                   ) -> Explanation:
-    """Explain the clip decision on a raw input: speech samples at the model's rate (the lead-in is added here,
-    as ``predict`` adds it) or gesture landmarks ``(time, 2, 21, 3)``."""
+    """Explain the clip decision on a raw input: speech samples at the model's rate (the lead-in and tail are
+    added here, as ``predict`` adds them) or gesture landmarks ``(time, 2, 21, 3)``."""
     _refuse_ctc(model)
     rec = Recognizer(model)
     if model.task == "speech":
         raw = np.asarray(raw, np.float32)
         if raw.size == 0 or float(np.max(np.abs(raw))) == 0.0:
             raise VaultError("the input is silent: there is no decision to explain")
-    with_lead = rec.with_lead_in(raw)
-    features = rec.features(with_lead)
-    baseline = rec.features(baseline_raw(model.task, with_lead))
+    padded = rec.padded(raw)
+    features = rec.features(padded)
+    baseline = rec.features(baseline_raw(model.task, padded))
     lead_frames = 0
     if model.task == "speech" and rec.lead_silence_s > 0:
-        lead_frames = features.shape[0] - rec.features(raw).shape[0]
+        lead_frames = rec.features(rec.with_lead_in(raw)).shape[0] - rec.features(raw).shape[0]
     return explain_features(model, features, baseline, label=label, steps=steps, lead_in_frames=lead_frames)
 
 

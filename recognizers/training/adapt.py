@@ -187,10 +187,10 @@ def _replay_items(model: LoadedModel, task: TaskData, config: AdaptConfig, log: 
 
 
 def _clean_features(task: TaskData, model: LoadedModel, raw: Any) -> np.ndarray:
-    """Features of a take as the offline recogniser computes them (with the model's speech lead-in)."""
+    """Features of a take as the offline recogniser computes them (with the model's speech lead-in and tail)."""
     from recognizers.recognizer import Recognizer
     rec = Recognizer(model)
-    return rec.features(rec.with_lead_in(raw)) if model.task == "speech" else task.features(raw)
+    return rec.features(rec.padded(raw)) if model.task == "speech" else task.features(raw)
 
 
 @torch.no_grad()

@@ -34,9 +34,10 @@ from recognizers.training.tasks import TaskData, augmented_features
 
 def _decoder_meta(task: TaskData, config: "TrainConfig") -> dict:
     decoder = {"reject_threshold": config.reject_threshold}
-    if task.task == "speech":   # clip classification starts on near-silence, as training clips do
-        from recognizers.recognizer import DEFAULT_LEAD_SILENCE_S
+    if task.task == "speech":   # clip classification starts and ends on near-silence, as training clips do
+        from recognizers.recognizer import DEFAULT_LEAD_SILENCE_S, DEFAULT_TAIL_SILENCE_S
         decoder["lead_silence_s"] = DEFAULT_LEAD_SILENCE_S
+        decoder["tail_silence_s"] = DEFAULT_TAIL_SILENCE_S
     return decoder
 
 

@@ -118,6 +118,7 @@ MODEL_FIELDS: dict[str, Callable[[Any, dict], bool | None]] = {
     "decoder": lambda v, m: v is None or v == {} or (isinstance(v, dict) and None),
     "decoder.reject_threshold": lambda v, m: v is None or _in_range(0.0, 1.0)(v, m),
     "decoder.lead_silence_s": lambda v, m: v is None or _in_range(0.0, 5.0)(v, m),
+    "decoder.tail_silence_s": lambda v, m: v is None or _in_range(0.0, 5.0)(v, m),
     "decoder.window_frames": lambda v, m: v is None or _in_range(2, 1000, True)(v, m),
     "decoder.type": lambda v, m: v in ("", "clip") or (v == "ctc" and "_unknown_" in m["labels"]),
     "decoder.blank": lambda v, m: isinstance(v, str) and v in m["labels"],

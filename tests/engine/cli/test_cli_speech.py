@@ -269,44 +269,51 @@ def test_predict_json_top_k(tiny_speech_model, synth_speech_dir, capsys, k):
     if k >= len(m.labels):
         assert sum(probs) == pytest.approx(1, abs=1e-5)
     rec = Recognizer(m)
-    expected = rec.probabilities(rec.features(rec.with_lead_in(load_input("speech", f, m.frontend_config))))
+    expected = rec.probabilities(rec.features(rec.padded(load_input("speech", f, m.frontend_config))))
     assert probs[0] == pytest.approx(float(expected.max()), abs=1e-6)
 
 
-def test_clip_classification_starts_on_the_models_lead_in_of_silence(tiny_speech_model, synth_speech_dir,
+def test_clip_classification_reads_a_clip_between_lead_in_and_tail_of_silence(tiny_speech_model, synth_speech_dir,
                                                                      tmp_path):
     """Trained speech models classify a clip after decoder.lead_silence_s of near-silence (what training
-    clips and live streams have before a word); a model file without the key gets none."""
-    from recognizers.recognizer import DEFAULT_LEAD_SILENCE_S, lead_silence
+    clips and live streams have before a word) and read it decoder.tail_silence_s after its end (training clips
+    end on 0-250 ms of silence); a model file without the keys gets neither."""
+    from recognizers.recognizer import DEFAULT_LEAD_SILENCE_S, DEFAULT_TAIL_SILENCE_S, lead_silence
     m = load_model(tiny_speech_model)
     assert m.meta["decoder"]["lead_silence_s"] == DEFAULT_LEAD_SILENCE_S > 0
     f = synth_speech_dir / "down" / "bob__03.wav"
     raw = load_input("speech", f, m.frontend_config)
     rec = Recognizer(m)
     n = round(DEFAULT_LEAD_SILENCE_S * m.frontend_config["sample_rate_hz"])
-    padded = rec.with_lead_in(raw)
-    assert padded.shape == (n + raw.size,) and np.array_equal(padded[n:], raw)
+    tail = round(DEFAULT_TAIL_SILENCE_S * m.frontend_config["sample_rate_hz"])
+    assert m.meta["decoder"]["tail_silence_s"] == DEFAULT_TAIL_SILENCE_S > 0
+    assert np.array_equal(rec.with_lead_in(raw)[n:], raw)
+    padded = rec.padded(raw)     # ... and it is read a little after its end, on the same near-silence
+    assert padded.shape == (n + raw.size + tail,) and np.array_equal(padded[n:n + raw.size], raw)
     assert 0 < np.abs(padded[:n]).max() < 1e-4 and np.array_equal(padded[:n], lead_silence(n))
+    assert np.array_equal(padded[n + raw.size:], lead_silence(tail))
     with_lead = rec.probabilities(rec.features(padded))
     assert np.allclose(rec.predict_file(f).top[0][1], with_lead.max(), atol=1e-6)
-    # an older model file without the key: the clip alone, from the zero state
+    lead_only = rec.probabilities(rec.features(rec.with_lead_in(raw)))
+    assert np.abs(lead_only - with_lead).max() > 1e-6      # the tail changes the decision frame
+    # an older model file without the keys: the clip alone, from the zero state
     meta = json.loads((tiny_speech_model / "model.json").read_text())
-    del meta["decoder"]["lead_silence_s"]
+    del meta["decoder"]["lead_silence_s"], meta["decoder"]["tail_silence_s"]
     old = tmp_path / "old_model"
     old.mkdir()
     (old / "model.json").write_text(json.dumps(meta))
     (old / "model.safetensors").write_bytes((tiny_speech_model / "model.safetensors").read_bytes())
     old_rec = Recognizer(load_model(old))
-    assert old_rec.lead_silence_s == 0 and old_rec.with_lead_in(raw) is raw
+    assert old_rec.lead_silence_s == old_rec.tail_silence_s == 0 and old_rec.padded(raw) is raw
     plain = old_rec.probabilities(old_rec.features(raw))
     assert np.allclose(old_rec.predict_file(f).top[0][1], plain.max(), atol=1e-6)
     assert np.abs(plain - with_lead).max() > 1e-6      # the lead-in does change what the LSTM sees
     # a damaged value is a clear error, not a traceback
-    for bad in ("soon", -1, 60):
-        meta["decoder"]["lead_silence_s"] = bad
-        (old / "model.json").write_text(json.dumps(meta))
-        with pytest.raises(VaultError, match="lead_silence_s"):
-            Recognizer(load_model(old))
+    for key in ("lead_silence_s", "tail_silence_s"):
+        for bad in ("soon", -1, 60):
+            (old / "model.json").write_text(json.dumps(meta | {"decoder": {key: bad}}))
+            with pytest.raises(VaultError, match=key):
+                Recognizer(load_model(old))
 
 
 def test_predict_text_output(tiny_speech_model, synth_speech_dir, capsys):

@@ -58,7 +58,7 @@ def test_speech_completeness_with_lead_in(tiny_speech_model):
     # the decided class is the one predict would give on the same clip (lead-in included)
     from recognizers.recognizer import Recognizer
     rec = Recognizer(model)
-    assert e.label == rec.decide(rec.probabilities(rec.features(rec.with_lead_in(raw)))).label
+    assert e.label == rec.decide(rec.probabilities(rec.features(rec.padded(raw)))).label
     assert e.lead_in_frames > 0
     # silence baseline: every frame of the baseline is the same (the log floor)
     assert np.allclose(e.baseline, e.baseline[:1])
