@@ -111,13 +111,11 @@ def splits(rows: list[dict]) -> list[dict]:
 
     A digits set (labels 0-9): the digit-speaker folds and FSDD LOSO; any other set (commands): the 3 folds of
     ``eval_unseen_speakers.py``'s default pool (every group), testing every clip of the fold's groups."""
-    from eval_unseen_speakers import assign_folds, fold_pool
+    from eval_unseen_speakers import fold_pool
     digits = set(DIGITS) <= {r["label"] for r in rows}
     pool = fold_pool(rows, rows, ",".join(DIGITS), "v2_") if digits else fold_pool(rows, rows)
-    folds = assign_folds(sorted(pool), 3, 0)
     out = []
-    for k in range(3):
-        groups = {g for g, f in folds.items() if f == k}
+    for k, groups in enumerate(fold_groups(pool)):
         held = [i for i, r in enumerate(rows) if r["speaker"] in groups]
         tested = [i for i in held if not digits or rows[i]["label"] in DIGITS]
         out.append({"name": f"sc{k}", "exclude": groups, "test": tested, "other": sorted(set(held) - set(tested))})
@@ -130,20 +128,25 @@ def splits(rows: list[dict]) -> list[dict]:
     return out
 
 
+def fold_groups(pool: set[str]) -> list[set[str]]:
+    """The groups of each of the 3 folds of ``eval_unseen_speakers.py`` (seed 0)."""
+    from eval_unseen_speakers import assign_folds
+    folds = assign_folds(sorted(pool), 3, 0)
+    return [{g for g, f in folds.items() if f == k} for k in range(3)]
+
+
 def relabel(rows: list[dict], other: list[dict]) -> tuple[list[dict], list[dict]]:
     """A combined vocabulary: each ``_unknown_`` clip of ``rows`` whose file is in ``other`` (another manifest of
     the same clips, e.g. the commands set) takes that manifest's label when it is not ``_unknown_`` there, and the
     3 folds of ``other``'s groups (``eval_unseen_speakers.py``'s default pool) become extra splits ``cmd0-2``,
     testing each clip of the fold's groups against its label in ``other`` (``truth``)."""
-    from eval_unseen_speakers import assign_folds, fold_pool
+    from eval_unseen_speakers import fold_pool
     by_name = {Path(r["path"]).name: r["label"] for r in other}
     out = [r | {"label": by_name[Path(r["path"]).name]}
            if r["label"] == "_unknown_" and by_name.get(Path(r["path"]).name, "_unknown_") != "_unknown_" else r
            for r in rows]
-    folds = assign_folds(sorted(fold_pool(other, other)), 3, 0)
     extra = []
-    for k in range(3):
-        groups = {g for g, f in folds.items() if f == k}
+    for k, groups in enumerate(fold_groups(fold_pool(other, other))):
         test = [i for i, r in enumerate(rows) if r["speaker"] in groups and Path(r["path"]).name in by_name]
         extra.append({"name": f"cmd{k}", "exclude": groups, "test": test, "other": [],
                       "truth": [by_name[Path(rows[i]["path"]).name] for i in test]})
