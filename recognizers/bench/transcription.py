@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from recognizers.data import augment
-from recognizers.decoders.words import Transcriber, TranscriberConfig
+from recognizers.decoders.words import NON_WORD_LABELS, Transcriber, TranscriberConfig, spoken_words
 from recognizers.events import RecognitionEvent
 from recognizers.io.audio import load_audio
 from recognizers.io.extensions import AUDIO_EXTENSIONS
@@ -205,7 +205,9 @@ def run_benchmark(model: LoadedModel, data_dir: Path, speakers: list[str], snrs:
     thresholds = tuple(sorted(set(thresholds) | {chosen}))
     sweep: dict[float, dict] = {t: {"errors": {}, "non_speech_insertions": 0} for t in thresholds}
     sr = tr.sample_rate_hz
-    vocabulary = [l for l in model.labels if l != model.unknown_label]
+    # words only: a _silence_ clip (the 12-class commands set) is no word to transcribe, and counting it
+    # as one made every one a deletion
+    vocabulary = spoken_words(model)
     clips = load_clips(data_dir, speakers, sr, vocabulary)
     if not clips:
         from recognizers.errors import VaultError
@@ -283,7 +285,8 @@ def oov_benchmark(tr: Transcriber, folder: Path, vocabulary: list[str], seed: in
     """Words that are not in the vocabulary (Speech Commands' non-digit words): how many get transcribed."""
     from recognizers.data.datasets import scan_dataset
     exs = [e for e in scan_dataset(folder, AUDIO_EXTENSIONS)
-           if e.label not in vocabulary and SPOKEN_DIGITS.get(e.label) not in vocabulary]
+           if e.label not in vocabulary and SPOKEN_DIGITS.get(e.label) not in vocabulary
+           and e.label not in NON_WORD_LABELS]
     rng = np.random.default_rng(seed + 7)
     clips = [(e.label, load_audio(e.path, tr.sample_rate_hz)) for e in exs]
     audio, refs = build_word_stream(clips, rng, tr.sample_rate_hz, pause_s=(0.3, 0.8), snr_db=30.0)

@@ -57,6 +57,13 @@ class TranscriberConfig:
 
 
 DEFAULT_MIN_CONFIDENCE = 0.5
+# labels that are not words (the 12-class Speech Commands task's _silence_): rejected like the unknown label
+NON_WORD_LABELS = ("_silence_",)
+
+
+def spoken_words(model: LoadedModel) -> list[str]:
+    """The labels a transcriber can emit: every label but the unknown one and the non-words."""
+    return [lab for lab in model.labels if lab != model.unknown_label and lab not in NON_WORD_LABELS]
 VAD_CHOICES = ("ours", "silero")
 
 
@@ -98,8 +105,7 @@ class Transcriber:
             self.vad = VoiceActivityDetector(vad_cfg)
         self.labels = list(model.labels)
         self.unknown_index = self.labels.index(model.unknown_label) if model.unknown_label in self.labels else None
-        # labels that are not words (the 12-class Speech Commands task's _silence_) are rejected like _unknown_
-        self.non_word_indices = {i for i, lab in enumerate(self.labels) if lab == "_silence_"}
+        self.non_word_indices = {i for i, lab in enumerate(self.labels) if lab in NON_WORD_LABELS}
         thr = self.config.min_confidence
         if thr is None:
             thr = float(model.meta.get("decoder", {}).get("reject_threshold", 0.0) or 0.0) or DEFAULT_MIN_CONFIDENCE

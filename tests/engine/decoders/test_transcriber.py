@@ -218,3 +218,25 @@ def test_noise_and_tones_produce_no_words(digits):
     audio = np.concatenate([np.concatenate([p, np.zeros(SR // 2, np.float32)]) for p in parts])
     audio = audio + colored_noise(audio.size, rng, 1.0) * 1e-3
     assert run_stream(Transcriber(digits, trace=False), audio_blocks(audio, 16000)) == []
+
+
+def test_benchmark_speaks_words_only_never_silence_clips(tmp_path):
+    """The 12-class commands set has a _silence_ class: the benchmark must not put its clips in a word stream
+    as words to transcribe (the transcriber never emits _silence_, so each would count as a deletion)."""
+    import soundfile as sf
+
+    from recognizers.bench.transcription import load_clips
+    from recognizers.decoders.words import spoken_words
+    commands = load_model(ASSETS / "commands-en", task="speech")
+    words = spoken_words(commands)
+    assert "_silence_" in commands.labels and "_silence_" not in words and UNKNOWN_LABEL not in words
+    assert len(words) == len(commands.labels) - 2
+    rng = np.random.default_rng(0)
+    rows = ["path,label,speaker"]
+    for label in ("yes", "_silence_", "_unknown_"):
+        (tmp_path / label).mkdir()
+        sf.write(tmp_path / label / "a.wav", (0.1 * rng.standard_normal(SR // 2)).astype(np.float32), SR)
+        rows.append(f"{label}/a.wav,{label},sc-1")
+    (tmp_path / "manifest.csv").write_text("\n".join(rows) + "\n")
+    assert [lab for lab, _ in load_clips(tmp_path, ["sc-1"], SR, words)] == ["yes"]
+    assert len(load_clips(tmp_path, ["sc-1"], SR, None)) == 3
