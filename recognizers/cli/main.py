@@ -52,6 +52,9 @@ def _add_train(sub):
     p.add_argument("--frontend", choices=["logmel", "speech-embedding"], default="logmel",
                    help="speech: log-mel, or the pretrained speech embedding (hears new voices far better; "
                         "docs/unseen-speakers.md)")
+    p.add_argument("--context-prob", type=float, default=0.0, metavar="P",
+                   help="speech embedding: this share of the waveform-augmented clips is preceded by the end of "
+                        "another clip and a pause, as words in a live stream are (default 0: off)")
     p.add_argument("--threads", type=int, default=0)
     p.add_argument("--name", default="")
     p.add_argument("--workers", type=int, default=0,
@@ -157,7 +160,10 @@ def cmd_train(args) -> int:
     if args.frontend != "logmel" and (args.task != "speech" or args.f_max is not None):
         from recognizers.errors import VaultError
         raise VaultError("--frontend speech-embedding is for --task speech, without --f-max")
-    task = make_task_data(args.task, f_max=args.f_max, frontend=args.frontend)
+    if args.context_prob and (args.frontend != "speech-embedding" or not 0 < args.context_prob <= 1):
+        from recognizers.errors import VaultError
+        raise VaultError("--context-prob is a share in (0, 1] for --frontend speech-embedding")
+    task = make_task_data(args.task, f_max=args.f_max, frontend=args.frontend, context_prob=args.context_prob)
     res = train(task, args.data, args.out, cfg, on_epoch=progress.epoch, on_batch=progress.batch,
                 log=progress.message, command="lstm-vault " + " ".join(sys.argv[1:]))
     if res.model_dir is not None:   # None on the non-zero ranks of a torchrun launch: rank 0 saves

@@ -34,6 +34,12 @@ class SpeechAugmentConfig:
     # speech-embedding frontend only (see the module docstring)
     audio_prob: float = 0.15
     embedding_noise: float = 0.1     # noise sigma = this x 3.0 (0.3: ~5 % of a value's spread, std ~6)
+    # speech-embedding, waveform-augmented clips only: this share is preceded by the end of an earlier training
+    # clip and a pause, as words in a stream are (the embedding's 0.78 s window still hears the previous word when
+    # the live transcriber starts a new one); the network sees the clip from 2 frames before it, as live
+    context_prob: float = 0.0
+    context_s: tuple[float, float] = (0.1, 0.7)     # how much of the earlier clip's end
+    context_gap_s: tuple[float, float] = (0.15, 0.8)  # the pause after it (the live benchmark's pauses)
 
 
 @dataclass
@@ -52,6 +58,7 @@ class SpeechTaskData:
             from recognizers.frontends.speech_embedding import StreamingSpeechEmbedding
             self._stream = StreamingSpeechEmbedding(self.frontend)
             self._memo: OrderedDict[bytes, np.ndarray] = OrderedDict()
+            self._recent: list[np.ndarray] = []      # earlier clips, for context_prob
             self.spec_augment = False
         else:
             self._logmel = LogMel(self.frontend)
@@ -81,13 +88,29 @@ class SpeechTaskData:
             return self._embed(raw)
         a = self.augmentation
         sr = self.frontend.sample_rate_hz
+        if a.context_prob > 0:
+            if len(self._recent) < 64:
+                self._recent.append(raw)
+            else:
+                self._recent[int(rng.integers(0, 64))] = raw
         if rng.random() < a.audio_prob:
             x = augment.speed_perturb(raw, float(rng.uniform(*a.speed_range)))
             x = augment.pad_silence(x, rng, sr, a.pad_max_s)
+            start = 0
+            if a.context_prob > 0 and len(self._recent) > 1 and rng.random() < a.context_prob:
+                prev = self._recent[int(rng.integers(0, len(self._recent)))]
+                tail = prev[-max(1, int(rng.uniform(*a.context_s) * sr)):]
+                tail = tail * np.float32(10 ** (rng.uniform(-12.0, 0.0) / 20))
+                gap = np.zeros(int(rng.uniform(*a.context_gap_s) * sr), np.float32)
+                start = tail.size + gap.size
+                x = np.concatenate([tail.astype(np.float32), gap, x])
             x = x * 10 ** (rng.uniform(*a.gain_db_range) / 20)
             if rng.random() < a.noise_prob:
                 x = augment.add_noise(x, rng, float(rng.uniform(*a.snr_db_range)))
             feats = self._embed(np.clip(x, -1, 1).astype(np.float32))
+            if start:
+                hop = self.frontend.hop_length
+                feats = feats[min(max(0, (start - 2 * hop) // hop), feats.shape[0] - 1):]
         else:
             key = hashlib.blake2b(np.ascontiguousarray(raw, np.float32).tobytes(), digest_size=16).digest()
             padded = self._memo.get(key)

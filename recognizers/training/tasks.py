@@ -54,14 +54,17 @@ def augmented_features(task: TaskData, raw: Any, rng: np.random.Generator, label
 SPEECH_FRONTENDS = ("logmel", "speech-embedding")
 
 
-def make_task_data(task: str, f_max: float | None = None, frontend: str = "logmel") -> TaskData:
+def make_task_data(task: str, f_max: float | None = None, frontend: str = "logmel",
+                   context_prob: float = 0.0) -> TaskData:
     """The built-in task for ``"speech"`` (log-mel, optional highest mel frequency ``f_max`` in Hz; or
-    ``frontend="speech-embedding"``, the pretrained embedding) or ``"gesture"`` (hand landmarks)."""
+    ``frontend="speech-embedding"``, the pretrained embedding, whose augmented clips a share ``context_prob`` of
+    gets an earlier clip's end before it) or ``"gesture"`` (hand landmarks)."""
     if task == "speech":
-        from recognizers.data.speech import SpeechTaskData
+        from recognizers.data.speech import SpeechAugmentConfig, SpeechTaskData
         if frontend == "speech-embedding":
             from recognizers.frontends.speech_embedding import SpeechEmbeddingConfig
-            return SpeechTaskData(frontend=SpeechEmbeddingConfig())
+            return SpeechTaskData(frontend=SpeechEmbeddingConfig(),
+                                  augmentation=SpeechAugmentConfig(context_prob=context_prob))
         from recognizers.frontends.log_mel import LogMelConfig
         fe = LogMelConfig() if f_max is None else LogMelConfig(f_max_hz=f_max)
         fe.validate()

@@ -493,3 +493,12 @@ def test_subprocess_bad_input_exit_code_and_no_traceback(tiny_speech_model, synt
         assert "Traceback" not in err and len(err.strip().splitlines()) == 1 and str(target) in err
         if command != "trace":
             break  # one subprocess is enough for predict
+
+
+@pytest.mark.parametrize("extra", [["--context-prob", "0.5"],
+                                   ["--frontend", "speech-embedding", "--context-prob", "1.5"]])
+def test_context_prob_is_refused_outside_the_embedding_or_outside_0_1(synth_speech_dir, tmp_path, capsys, extra):
+    out = tmp_path / "m"
+    rc, _, err = run_cli(capsys, "train", "--task", "speech", "--data", synth_speech_dir, "--out", out, *extra)
+    assert_user_error(rc, err, "train")
+    assert "--context-prob" in err and not out.exists()

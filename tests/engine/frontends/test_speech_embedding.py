@@ -101,6 +101,26 @@ def test_training_features_clean_and_augmented():
     assert task.features(np.zeros(100, np.float32)).shape == (1, 96)   # shorter than a frame: one frame
 
 
+def test_context_augmentation_puts_an_earlier_clip_before_and_keeps_two_frames_of_it():
+    from recognizers.data.speech import SpeechAugmentConfig
+    aug = SpeechAugmentConfig(audio_prob=1.0, context_prob=1.0, noise_prob=0.0, speed_range=(1.0, 1.0),
+                              pad_max_s=0.0, gain_db_range=(0.0, 0.0), embedding_noise=0.0,
+                              context_s=(0.48, 0.48), context_gap_s=(0.16, 0.16))   # 6 + 2 frames before the clip
+    task = SpeechTaskData(frontend=se.SpeechEmbeddingConfig(), augmentation=aug)
+    rng = np.random.default_rng(0)
+    first, clip = noise(1.0, 3), noise(1.0, 4)
+    assert task.features(first, rng).shape[0] == 12          # nothing earlier yet: no context
+    with_context = task.features(clip, rng)
+    clean = task.features(clip)
+    assert with_context.shape == (12 + 2, 96)                # the network sees the clip from 2 frames before it
+    np.testing.assert_allclose(with_context[-1], clean[-1], atol=1e-3)   # a window inside the clip: unchanged
+    assert np.abs(with_context[2] - clean[0]).max() > 0.1    # the clip's first frame hears the earlier clip
+    off = SpeechTaskData(frontend=se.SpeechEmbeddingConfig(),
+                         augmentation=SpeechAugmentConfig(**{**aug.__dict__, "context_prob": 0.0}))
+    for x in (first, clip):
+        assert off.features(x, rng).shape[0] == 12
+
+
 def fixed_embedding_model(label: str) -> LoadedModel:
     labels = [str(d) for d in range(10)] + [UNKNOWN_LABEL]
     torch.manual_seed(0)
