@@ -88,7 +88,8 @@ class SpeechTaskData:
             return self._embed(raw)
         a = self.augmentation
         sr = self.frontend.sample_rate_hz
-        if a.context_prob > 0:
+        earlier = self._recent[int(rng.integers(0, len(self._recent)))] if self._recent else None
+        if a.context_prob > 0:       # a pool of 64 earlier clips, each new one replacing a random one
             if len(self._recent) < 64:
                 self._recent.append(raw)
             else:
@@ -97,9 +98,8 @@ class SpeechTaskData:
             x = augment.speed_perturb(raw, float(rng.uniform(*a.speed_range)))
             x = augment.pad_silence(x, rng, sr, a.pad_max_s)
             start = 0
-            if a.context_prob > 0 and len(self._recent) > 1 and rng.random() < a.context_prob:
-                prev = self._recent[int(rng.integers(0, len(self._recent)))]
-                tail = prev[-max(1, int(rng.uniform(*a.context_s) * sr)):]
+            if earlier is not None and rng.random() < a.context_prob:
+                tail = earlier[-max(1, int(rng.uniform(*a.context_s) * sr)):]
                 tail = tail * np.float32(10 ** (rng.uniform(-12.0, 0.0) / 20))
                 gap = np.zeros(int(rng.uniform(*a.context_gap_s) * sr), np.float32)
                 start = tail.size + gap.size

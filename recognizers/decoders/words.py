@@ -64,6 +64,8 @@ NON_WORD_LABELS = ("_silence_",)
 def spoken_words(model: LoadedModel) -> list[str]:
     """The labels a transcriber can emit: every label but the unknown one and the non-words."""
     return [lab for lab in model.labels if lab != model.unknown_label and lab not in NON_WORD_LABELS]
+
+
 VAD_CHOICES = ("ours", "silero")
 
 
