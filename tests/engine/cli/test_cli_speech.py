@@ -131,8 +131,11 @@ def test_interrupt_while_saving_leaves_nothing(synth_speech_dir, tmp_path, capsy
 
 def _cli_subprocess(*argv, **kw):
     env = dict(os.environ, PYTHONPATH=str(REPO), OMP_NUM_THREADS="1")
+    # SIGINT at its default in the child: a test run started in the background by a non-interactive shell
+    # inherits SIGINT ignored, and Python then never turns Ctrl+C into KeyboardInterrupt
     return subprocess.Popen([sys.executable, "-m", "recognizers", *map(str, argv)], cwd=REPO, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL), **kw)
 
 
 def test_sigint_mid_training_subprocess_leaves_no_model(synth_speech_dir, tmp_path):
