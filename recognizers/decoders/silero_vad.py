@@ -147,6 +147,7 @@ class SileroVoiceDetector:
         self._recent: deque[float] = deque(maxlen=self._onset_win)
         self._start = 0
         self._last_active = 0
+        self._onset = 0
         self._quiet_run = 0
         self._last_word_end: int | None = None
         self._in_utterance = False
@@ -206,6 +207,7 @@ class SileroVoiceDetector:
                 start = max(first - self._pad, floor, 0)
                 self.state = self.SPEECH
                 self._start = start
+                self._onset = first
                 self._last_active = t
                 self._in_utterance = True
                 upd.starts.append(start)
@@ -223,7 +225,9 @@ class SileroVoiceDetector:
             elif t - self._last_active >= self._hang:
                 end = min(self._last_active + self._pad, t)
                 ok = end - self._start + 1 >= self._min_len
-                upd.segments.append(self._checked(VadSegment(self._start, end, t, ok, "" if ok else "too short")))
+                upd.segments.append(self._checked(VadSegment(self._start, end, t, ok, "" if ok else "too short",
+                                                             onset_frame=self._onset,
+                                                             last_active_frame=self._last_active)))
                 self.state = self.SILENCE
                 self._last_word_end = end
                 self._recent.clear()
@@ -256,7 +260,9 @@ class SileroVoiceDetector:
             ok = self._min_len <= n <= self._max_len
             upd.segments.append(self._checked(VadSegment(self._start, end, max(self.frame - 1, end), ok,
                                                          "" if ok else ("too short" if n < self._min_len
-                                                                        else "too long"))))
+                                                                        else "too long"),
+                                                         onset_frame=self._onset,
+                                                         last_active_frame=self._last_active)))
             self._last_word_end = end
         if self._in_utterance:
             upd.utterance_ends.append(self.frame)

@@ -92,6 +92,10 @@ class VadSegment:
     accepted: bool = True
     reason: str = ""
     dynamics_db: float | None = None  # the word's spectral-shape movement (None: too few frames to tell)
+    # silero-vad only: the first frame at/above the speech threshold and the last one above the end threshold
+    # (start_frame / end_frame add the padding), so a reader can tell a one-frame dip from a pause
+    onset_frame: int | None = None
+    last_active_frame: int | None = None
 
     @property
     def n_frames(self) -> int:

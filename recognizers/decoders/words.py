@@ -50,6 +50,10 @@ class TranscriberConfig:
     long_run_max_s: float = 12.0    # the long-run reader reads at most this much at once (its buffer)
     vad: VadConfig = field(default_factory=VadConfig)
     detector: str = "silero"        # "silero" or "ours": measured, docs/vad.md
+    # silero-vad on the embedding's 80 ms frames ends a word at one quiet frame, so a stop consonant's closure
+    # can cut a word in two: a word that starts at most this many quiet frames after the last word and gets
+    # the same label is that word's second half, not a second word (0: off; docs/unseen-speakers.md)
+    same_word_dip_frames: int = 1
     silero: SileroVadConfig = field(default_factory=SileroVadConfig)
 
     def to_json(self) -> dict:
@@ -140,6 +144,7 @@ class Transcriber:
         self._word_first = 0                          # stream index of _word_probs[0]
         self.rejected: deque[dict] = deque(maxlen=64)  # recent rejected segments, for displays/debugging
         self.utterance_ends: deque[float] = deque(maxlen=64)  # times (s) where the VAD closed an utterance
+        self._last_word: tuple[str, int] | None = None   # the last emitted label and its last active frame
         if self.long_runs is not None:
             self.long_runs.reset()
 
@@ -275,6 +280,13 @@ class Transcriber:
                 return None
             if conf < self.min_confidence:
                 info["reason"] = "low confidence"
+                return None
+            last, self._last_word = self._last_word, (label, seg.last_active_frame) \
+                if seg.last_active_frame is not None else None
+            if (self.config.same_word_dip_frames > 0 and last is not None and seg.onset_frame is not None
+                    and last[0] == label
+                    and seg.onset_frame - last[1] - 1 <= self.config.same_word_dip_frames):
+                info["reason"] = "second half of the last word"
                 return None
             info = {}
             return RecognitionEvent(label, start_s, end_s, conf)

@@ -165,6 +165,28 @@ def test_transcriber_finds_each_word_with_silero():
         Transcriber(fixed_embedding_model("3"), TranscriberConfig(detector="ours"), long_runs=None)
 
 
+def test_a_word_cut_by_one_quiet_frame_is_one_word_a_pause_makes_two():
+    w = espeak("eight")
+    idx = np.flatnonzero(np.abs(w) > 0.01)
+    word = w[idx[0]:idx[-1] + 1]                 # no silence of its own
+    lead = np.zeros(int(0.8 * SR), np.float32)
+
+    def events(gap_s: float, dip_frames: int) -> list:
+        audio = np.concatenate([lead, word, np.zeros(int(gap_s * SR), np.float32), word, lead])
+        audio = audio + 1e-3 * np.random.default_rng(0).standard_normal(audio.size).astype(np.float32)
+        tr = Transcriber(fixed_embedding_model("3"), TranscriberConfig(same_word_dip_frames=dip_frames),
+                         trace=False, long_runs=None)
+        out = []
+        for i in range(0, audio.size, 640):
+            out += tr.push(audio[i:i + 640]).events
+        return out + tr.flush()
+
+    # a 150 ms gap leaves one quiet 80 ms frame: silero-vad ends the word there and opens another
+    assert len(events(0.15, 0)) == 2
+    assert [e.label for e in events(0.15, 1)] == ["3"]           # the same label right after: its second half
+    assert [e.label for e in events(0.4, 1)] == ["3", "3"]       # a real pause: two words
+
+
 def test_long_run_companion_reads_from_its_own_frontend():
     from recognizers.decoders.long_runs import find_companion
     model = fixed_embedding_model("_unknown_")
