@@ -336,6 +336,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--block-ms", type=float, default=10.0)
     p.add_argument("--oov", default=None, help="folder of out-of-vocabulary words (e.g. Speech Commands)")
     p.add_argument("--min-confidence", type=float, default=None)
+    p.add_argument("--isolate-words", choices=("on", "off"), default="on",
+                   help="compute a word's first frames again without the audio before it (frontends whose frame "
+                        "reads more than its hop; TranscriberConfig.isolate_words)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--json", action="store_true")
@@ -351,7 +354,7 @@ def main(argv: list[str] | None = None) -> int:
         if not speakers:
             raise VaultError("model.json names no held-out speakers; give --speakers")
         snrs = [None if s.strip() == "clean" else float(s) for s in args.snr.split(",")]
-        cfg = TranscriberConfig(min_confidence=args.min_confidence)
+        cfg = TranscriberConfig(min_confidence=args.min_confidence, isolate_words=args.isolate_words == "on")
         r = run_benchmark(model, data, speakers, snrs, args.non_speech_minutes, args.block_ms, args.seed,
                           args.max_words, Path(args.oov) if args.oov else None, cfg,
                           log=(lambda s: print(s, file=sys.stderr)) if not args.json else (lambda s: None))

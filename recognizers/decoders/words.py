@@ -32,6 +32,7 @@ from recognizers.decoders.silero_vad import SileroVadConfig, SileroVoiceDetector
 from recognizers.decoders.vad import VadConfig, VadSegment, VoiceActivityDetector
 from recognizers.errors import VaultError
 from recognizers.events import DecodedStep, RecognitionEvent
+from recognizers.frontends.registry import make_frontend
 from recognizers.frontends.settings import has_mel_frames
 from recognizers.model_files import LoadedModel
 from recognizers.streaming import StreamingRecognizer, StreamStep, merge_steps
@@ -54,6 +55,11 @@ class TranscriberConfig:
     # can cut a word in two: a word that starts at most this many quiet frames after the last word and gets
     # the same label is that word's second half, not a second word (0: off; docs/unseen-speakers.md)
     same_word_dip_frames: int = 1
+    # a frontend whose frame reads more than its hop (the speech embedding reads the last 0.78 s) shows the
+    # network the word before inside a new word's first frames; isolated, those frames are computed again from
+    # the samples after the last segment, with silence before them, as in the single-word clips the model was
+    # trained on (docs/unseen-speakers.md)
+    isolate_words: bool = True
     silero: SileroVadConfig = field(default_factory=SileroVadConfig)
 
     def to_json(self) -> dict:
@@ -122,6 +128,14 @@ class Transcriber:
         # Frames held back outside words: pre-roll plus what the VAD may still move a start back over.
         self._hold = self._pre_roll + self.vad._onset_win + self.vad._lookback
         self._max_word = self.vad._max_len + self._hold + self.vad._hang + 2
+        # isolated words: a second frontend computes a word's first frames again from the samples after the last
+        # segment (only frames whose window reaches back into that segment differ; later ones are the stream's)
+        hop, context = int(fe_cfg.hop_length), int(getattr(fe_cfg, "context_length", fe_cfg.hop_length))
+        self._iso_frontend = None
+        self._iso_frames = 0
+        if self.config.isolate_words and context > hop:
+            self._iso_frontend = make_frontend(model.frontend_config)
+            self._iso_frames = -(-(context - hop) // hop)   # frames that read before the word's first frame
         # runs too long for a word go to a connected-digit companion model, when there is one (long_runs.py)
         self.long_runs: LongRunReader | None = None
         if long_runs is not None:
@@ -145,6 +159,10 @@ class Transcriber:
         self.rejected: deque[dict] = deque(maxlen=64)  # recent rejected segments, for displays/debugging
         self.utterance_ends: deque[float] = deque(maxlen=64)  # times (s) where the VAD closed an utterance
         self._last_word: tuple[str, int] | None = None   # the last emitted label and its last active frame
+        self._samples = np.zeros(0, np.float32)      # recent stream samples (isolated words), from _samples_at
+        self._samples_at = 0
+        self._iso_next = self._iso_end = 0           # the next and the end frame index computed in isolation
+        self._prev_end: int | None = None            # the last active frame of the VAD's last segment
         if self.long_runs is not None:
             self.long_runs.reset()
 
@@ -156,6 +174,11 @@ class Transcriber:
     def buffered_frames(self) -> int:
         """Frames held in buffers (bounded; for tests and displays)."""
         return len(self._pending) + len(self._word_probs)
+
+    @property
+    def buffered_samples(self) -> int:
+        """Stream samples kept to compute a word's first frames again (isolated words; bounded)."""
+        return int(self._samples.size)
 
     def frame_start_s(self, k: int) -> float:
         """Stream time of the first sample under frame ``k``'s analysis window."""
@@ -169,17 +192,29 @@ class Transcriber:
     def push(self, samples: Any) -> DecodedStep:
         """Append mono float32 samples at the model's rate (any block size)."""
         x = np.asarray(samples, dtype=np.float32).reshape(-1)
+        if self._iso_frontend is not None:
+            self._samples = np.concatenate([self._samples, x])
         if isinstance(self.vad, SileroVoiceDetector):
             self.vad.push_samples(x)     # silero reads the samples; its frames' probabilities come from them
         if self.long_runs is not None and self.long_runs.own_frontend:
             self.long_runs.push_samples(x)
         frames = self.recognizer.frontend.push(x)
-        return self._process(frames)
+        step = self._process(frames)
+        if self._iso_frontend is not None:
+            # keep what a word starting at a held-back frame needs (frame k's new samples begin at k * hop):
+            # at most the held-back frames' samples and those not yet in a frame
+            keep_from = (self._pending_start - self._iso_frames) * self.recognizer.frontend.config.hop_length
+            if keep_from > self._samples_at:
+                self._samples = self._samples[keep_from - self._samples_at:]
+                self._samples_at = keep_from
+        return step
 
     def push_frames(self, frames: np.ndarray) -> DecodedStep:
         """Append frames computed elsewhere by the same frontend (``(n, n_mels)`` log-mel); our VAD only."""
         if isinstance(self.vad, SileroVoiceDetector):
             raise VaultError("silero-vad reads samples: use push(samples), not push_frames")
+        if self._iso_frontend is not None:
+            raise VaultError("isolated words are computed again from the samples: use push(samples), not push_frames")
         if self.long_runs is not None and self.long_runs.own_frontend:
             raise VaultError("the long-run reader has its own frontend, which reads samples: use push(samples)")
         return self._process(np.asarray(frames, np.float32))
@@ -189,10 +224,12 @@ class Transcriber:
         events: list[RecognitionEvent] = []
         long_runs = self.long_runs
         for i in range(frames.shape[0]):
-            self._pending.append(frames[i])
+            k = self._pending_start + len(self._pending)     # this frame's stream index
+            self._pending.append(self._isolated(k) if k < self._iso_end else frames[i])
             if long_runs is not None:
                 long_runs.append(frames[i])
             upd = self.vad.push(frames[i:i + 1])
+            self._note_segment_ends(upd.segments)   # before a start in the same update: the word before ended
             if long_runs is not None and long_runs.open:
                 if upd.starts or self.vad.state == self.vad.SILENCE:
                     events.extend(long_runs.read())      # the too-long run has ended
@@ -220,6 +257,7 @@ class Transcriber:
         self._run_pending(len(self._pending))
         upd = self.vad.finish()
         self.utterance_ends.extend(self.frame_start_s(k) for k in upd.utterance_ends)
+        self._note_segment_ends(upd.segments)
         for seg in upd.segments:
             ev = self._end_word(seg)
             if ev is not None:
@@ -253,6 +291,43 @@ class Transcriber:
         self.recognizer.reset_state()
         self._word_probs.clear()
         self._word_first = first
+        self._iso_end = 0
+        prev = self._prev_end
+        if (self._iso_frontend is not None and self._pending_start == first and self._pending and prev is not None
+                and prev + 1 > first - self._iso_frames):
+            # the word's first frames read the last segment (the word before): compute them again from the
+            # samples after that segment's last active frame, with silence before them (and no later than the
+            # word's own first frame), as in the single-word clips the model was trained on
+            start = max(min(prev + 1, first), first - self._iso_frames, self._samples_at // self._hop())
+            self._iso_frontend.reset()
+            self._iso_next, self._iso_end = start, start + self._iso_frames
+            if start < first:                     # the quiet stretch before the word: context only
+                hop = self._hop()
+                self._iso_frontend.push(self._samples[start * hop - self._samples_at:first * hop - self._samples_at])
+                self._iso_next = first
+            for j in range(min(len(self._pending), self._iso_end - first)):
+                self._pending[j] = self._isolated(first + j)
+
+    def _note_segment_ends(self, segments: list[VadSegment]) -> None:
+        for seg in segments:
+            end = seg.last_active_frame if seg.last_active_frame is not None else seg.end_frame
+            self._prev_end = end if self._prev_end is None else max(self._prev_end, end)
+
+    def _hop(self) -> int:
+        return int(self.recognizer.frontend.config.hop_length)
+
+    def _isolated(self, k: int) -> np.ndarray:
+        """Frame ``k`` of the current word computed by the isolated frontend (frames in order from the word's
+        first; frame k's new samples are [k * hop, (k + 1) * hop))."""
+        hop = self._hop()
+        a, b = k * hop - self._samples_at, (k + 1) * hop - self._samples_at
+        if k != self._iso_next or a < 0 or b > self._samples.size:
+            raise VaultError(f"isolated word frame {k}: its samples were not kept")   # a bug, not bad input
+        out = self._iso_frontend.push(self._samples[a:b])
+        self._iso_next += 1
+        if out.shape[0] != 1:
+            raise VaultError(f"isolated word frame {k}: the frontend gave {out.shape[0]} frames for one hop")
+        return out[0]
 
     def _end_word(self, seg: VadSegment) -> RecognitionEvent | None:
         probs = self._word_probs

@@ -187,6 +187,50 @@ def test_a_word_cut_by_one_quiet_frame_is_one_word_a_pause_makes_two():
     assert [e.label for e in events(0.4, 1)] == ["3", "3"]       # a real pause: two words
 
 
+def test_a_word_is_read_isolated_from_the_word_before_it():
+    """The embedding's frame reads the last 0.78 s, so a word's first frames hold the word before it. Isolated
+    (the default), the network sees a word's first frames computed from the word's own samples with silence
+    before them, as in training clips; later frames are the stream's own."""
+    first_word, second_word = espeak("seven"), espeak("eight")
+    rng = np.random.default_rng(0)
+    audio = np.concatenate([np.zeros(int(0.8 * SR), np.float32), first_word, np.zeros(int(0.25 * SR), np.float32),
+                            second_word, np.zeros(int(0.8 * SR), np.float32)])
+    audio = audio + 1e-3 * rng.standard_normal(audio.size).astype(np.float32)
+    stream = make_frontend(CFG).push(audio)          # the stream's own frames
+    hop = se.HOP
+    tol = 1e-3 * max(1.0, float(np.abs(stream).max()))   # blockwise == whole, to the network's float error
+
+    def close(a, b) -> bool:
+        return float(np.abs(np.asarray(a) - np.asarray(b)).max()) < tol
+
+    def fed(isolate: bool) -> tuple[dict[int, np.ndarray], list, Transcriber]:
+        tr = Transcriber(fixed_embedding_model("3"), TranscriberConfig(isolate_words=isolate), trace=False,
+                         long_runs=None)
+        seen, events = {}, []
+        for i in range(0, audio.size, 640):
+            d = tr.push(audio[i:i + 640])
+            seen.update({d.step.frame_index + j: d.step.features[j] for j in range(d.step.n_frames)})
+            events += d.events
+            assert tr.buffered_samples <= (tr.buffered_frames + 9 + 2) * hop + 640   # bounded: 9 frames of context
+        return seen, events + tr.flush(), tr
+
+    plain, plain_events, _ = fed(False)
+    assert all(close(plain[k], stream[k]) for k in plain)
+
+    seen, events, tr = fed(True)
+    assert len(events) == len(plain_events) == 2
+    start = int(round(events[1].start_s / tr.hop_s))
+    # the isolated context's first frame c (after the first word, fewer than 9 frames before the word's start):
+    # the word's frames up to c + 8 come from the samples from c on with silence before, later ones are the stream's
+    found = [c for c in range(start - 8, start + 1)
+             if all(close(seen[k], make_frontend(CFG).push(audio[c * hop:])[k - c]) for k in range(start, c + 9))]
+    assert len(found) == 1, found
+    c = found[0]
+    assert not close(seen[start], stream[start])      # the stream's frame holds the first word
+    assert all(close(seen[k], stream[k]) for k in seen if k >= c + 9)
+    assert c * hop > np.flatnonzero(np.abs(audio[:int(0.8 * SR) + first_word.size]) > 0.05)[-1] - 0.1 * SR
+
+
 def test_long_run_companion_reads_from_its_own_frontend():
     from recognizers.decoders.long_runs import find_companion
     model = fixed_embedding_model("_unknown_")
