@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QMainWindow,
     QPushButton,
+    QSpinBox,
     QSplitter,
     QStackedWidget,
     QVBoxLayout,
@@ -128,6 +129,8 @@ class MainWindow(QMainWindow):
         self._drops_seen = (0, 0)
         self._drop_shown_at: float | None = None
         self.recording_tap = None      # set by the recorder: gets every block the pipeline processes
+        # the user's confidence threshold per mode, for the model it was set on: (model, threshold)
+        self._threshold_override: dict[str, tuple[LoadedModel, float]] = {}
         self.audio_server_seen: bool | None = None   # False: none was running when the app first looked
         self._build()
         self.media_devices = QMediaDevices(self)
@@ -182,6 +185,18 @@ class MainWindow(QMainWindow):
         self.layer_box = QComboBox()
         self.layer_box.setToolTip("LSTM layer whose gates are drawn")
         self.layer_box.currentIndexChanged.connect(lambda _i: self._layer_changed())
+        # The decoder's confidence threshold, live: a lower one misses fewer quiet or unusual voices and takes
+        # more other words for vocabulary words (measured in docs/unseen-speakers.md, sessions 15-16).
+        self.threshold_box = QSpinBox()
+        self.threshold_box.setRange(1, 99)
+        self.threshold_box.setSingleStep(5)
+        self.threshold_box.setSuffix(" %")
+        self.threshold_box.setToolTip(
+            "Show a word or gesture only when the network is at least this confident.\n"
+            "Lower: fewer missed words from unfamiliar voices, but more other words taken for vocabulary words.\n"
+            "Applies at once; kept for this model until another model is loaded.")
+        self._show_threshold(None, None)
+        self.threshold_box.valueChanged.connect(self._threshold_changed)
         self.pause_button = QPushButton("Pause")
         self.pause_button.setCheckable(True)
         self.pause_button.setToolTip("Freeze every view for inspection (Space)")
@@ -220,6 +235,8 @@ class MainWindow(QMainWindow):
         row2.addWidget(self.device_box)
         row2.addWidget(QLabel("Layer"))
         row2.addWidget(self.layer_box)
+        row2.addWidget(QLabel("Confidence ≥"))
+        row2.addWidget(self.threshold_box)
         row2.addStretch(1)
         self.toolbar_rows = (row1, row2)
 
@@ -622,7 +639,38 @@ class MainWindow(QMainWindow):
         state.frame_rate_hz = fps
         if self.mode == "gesture":
             pipeline.track_every = tracking_stride(getattr(source, "fps", None))
+        self._show_threshold(pipeline.decoder, model)
         return state, pipeline, note
+
+    def _show_threshold(self, decoder, model: LoadedModel | None) -> None:
+        """Apply the user's threshold for ``model`` (if they set one) to a new decoder and show it."""
+        self.threshold_box.blockSignals(True)
+        try:
+            if decoder is None:         # nothing decides: a dash, not a number
+                self.threshold_box.setEnabled(False)
+                self.threshold_box.setRange(0, 99)
+                self.threshold_box.setSpecialValueText("–")
+                self.threshold_box.setValue(0)
+                return
+            self.threshold_box.setSpecialValueText("")
+            self.threshold_box.setRange(1, 99)
+            override = self._threshold_override.get(self.mode)
+            if override is not None and override[0] is model:
+                decoder.min_confidence = override[1]
+            self.threshold_box.setEnabled(True)
+            self.threshold_box.setValue(round(100 * float(decoder.min_confidence)))
+        finally:
+            self.threshold_box.blockSignals(False)
+
+    def _threshold_changed(self, percent: int) -> None:
+        """The running decoder uses the new threshold from its next decision (a float attribute the inference
+        thread reads); later streams of this model keep it."""
+        model = self.models.get(self.mode)
+        decoder = self.worker.decoder if self.worker is not None else None
+        if model is None or decoder is None:
+            return
+        decoder.min_confidence = percent / 100.0
+        self._threshold_override[self.mode] = (model, percent / 100.0)
 
     def _add_notice(self, text: str) -> None:
         current = self.notice_label.text()
@@ -652,6 +700,7 @@ class MainWindow(QMainWindow):
             worker, self.worker = self.worker, None
             if not worker.stop():       # still busy (a slow start, a long block)
                 keep_until_finished(worker, self._stopping)
+        self._show_threshold(None, None)
 
     def _clear_views(self) -> None:
         self.transcript.clear()

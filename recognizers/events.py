@@ -35,6 +35,7 @@ class Decoder(Protocol):
     gestures: ``recognizers.decoders.gestures.GestureSpotter``."""
 
     recognizer: StreamingRecognizer
+    min_confidence: float       # events below it are not emitted; may be changed between pushes
 
     def push(self, block: Any) -> DecodedStep: ...
 

@@ -225,6 +225,39 @@ def test_switching_mode_source_model_and_device(make_window, qtbot, model_root, 
     assert w.errors == []
 
 
+def test_the_confidence_threshold_applies_live_and_stays_with_its_model(make_window, qtbot, model_root, digits_wav):
+    from recognizers.decoders.words import DEFAULT_MIN_CONFIDENCE
+    w = make_window()
+    if w.worker is None:        # no microphone here: nothing decides yet
+        assert not w.threshold_box.isEnabled() and w.threshold_box.text() == "–"
+    heard = engine_transcript(w.models["speech"].path, digits_wav, confidences=True)
+    # a threshold just above the least confident word the engine reads here, so that word must go
+    percent = min(99, int(100 * min(c for _, c in heard)) + 1) if heard else 95
+    assert w.use_file(digits_wav)
+    decoder = w.worker.decoder
+    assert w.threshold_box.isEnabled()
+    assert w.threshold_box.value() == round(100 * decoder.min_confidence)     # the model's own threshold
+    w.threshold_box.setValue(percent)
+    assert w.worker.decoder is decoder and decoder.min_confidence == pytest.approx(percent / 100)  # the running stream
+    w.restart_stream()                                         # a new decoder for the same model keeps it
+    assert w.worker.decoder is not decoder and w.worker.decoder.min_confidence == pytest.approx(percent / 100)
+    assert w.threshold_box.value() == percent
+    qtbot.waitUntil(lambda: "played to its end" in w.notice_label.text(), timeout=SPEECH_TIMEOUT_MS)
+    # the window shows exactly what the engine reads at that threshold: fewer words than at the default
+    strict = engine_transcript(w.models["speech"].path, digits_wav, min_confidence=percent / 100)
+    qtbot.waitUntil(lambda: w.transcript.list.count() >= len(strict), timeout=5000)
+    qtbot.wait(200)
+    assert [e.label for e in w.transcript.events] == strict
+    assert all(e.confidence >= percent / 100 for e in w.transcript.events)
+    if heard and percent < 99:
+        assert len(strict) < len(heard)
+    # another model starts from its own threshold
+    assert w.load_model_folder(model_root / "zz-second-speech")
+    assert w.worker.decoder.min_confidence == pytest.approx(DEFAULT_MIN_CONFIDENCE)
+    assert w.threshold_box.value() == round(100 * DEFAULT_MIN_CONFIDENCE)
+    assert w.errors == []
+
+
 def test_errors_are_shown_in_the_window_not_raised(make_window, tmp_path, model_root):
     w = make_window()
     assert not w.use_file(tmp_path / "missing.wav")

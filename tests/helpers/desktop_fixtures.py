@@ -47,12 +47,15 @@ def gesture_model_folder() -> Path | None:
     return p if (p / "model.json").is_file() else None
 
 
-def engine_transcript(model_folder: Path, wav: Path) -> list[str]:
-    """What the engine itself recognises in ``wav`` (offline, 20 ms blocks): what the app must show."""
+def engine_transcript(model_folder: Path, wav: Path, min_confidence: float | None = None,
+                      confidences: bool = False) -> list:
+    """What the engine itself recognises in ``wav`` (offline, 20 ms blocks): what the app must show
+    (``confidences``: ``(label, confidence)`` pairs)."""
     from recognizers.decoders import make_decoder
     from recognizers.io.audio import load_audio
     from recognizers.model_files import load_model
     from recognizers.pipeline import audio_blocks, run_stream
     model = load_model(model_folder, task="speech")
     samples = load_audio(wav, int(model.frontend_config.get("sample_rate_hz", 16000)))
-    return [e.label for e in run_stream(make_decoder(model), audio_blocks(samples, 16000))]
+    events = run_stream(make_decoder(model, min_confidence=min_confidence), audio_blocks(samples, 16000))
+    return [(e.label, float(e.confidence)) if confidences else e.label for e in events]
