@@ -32,6 +32,14 @@ MAX_JSON_BYTES = 16 * 1024 * 1024
 MAX_WEIGHTS_BYTES = 2 * 1024 ** 3
 PICKLE_SUFFIXES = (".pt", ".pth", ".ckpt", ".pkl", ".pickle", ".bin")
 UNKNOWN_LABEL = "_unknown_"
+SILENCE_LABEL = "_silence_"
+
+
+def negatives_label(labels: list[str], unknown: str) -> str:
+    """The label synthetic non-speech examples (silence, noise, tones, clicks) train as: ``_silence_`` when the
+    model has it (the Speech Commands task: "no word"), else the unknown label. Giving them the unknown label beside
+    a ``_silence_`` class taught ``commands-en`` to call quiet background clips ``_unknown_``."""
+    return SILENCE_LABEL if SILENCE_LABEL in labels else unknown
 
 
 @dataclass

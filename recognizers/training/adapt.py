@@ -4,8 +4,9 @@ Why this recipe: a user gives about three takes per word, far too few to retrain
 hearing everyone else. So the adapted network starts from the model's own weights and is pulled back
 towards them (L2-SP: ``l2sp * sum((w - w0)**2)``, no plain weight decay), trains for a few epochs at a
 low learning rate on many augmented copies of the takes (the same augmentation training uses), mixes in
-the task's synthetic non-target examples for the unknown label, and optionally replays other data
-(``replay_dir``, e.g. the original training data) so the other speakers stay in the loss.
+the task's synthetic non-target examples (as ``_silence_`` where the model has it, else the unknown label), and
+optionally replays other data (``replay_dir``, e.g. the original training data) so the other speakers stay in the
+loss.
 
 The features come from the model's own frontend config and the normalisation stored in ``model.json`` is
 kept as it is (the network's buffers are never recomputed), so the adapted model sees exactly what the
@@ -31,7 +32,7 @@ from torch import nn
 
 from recognizers.data.datasets import Example, scan_dataset
 from recognizers.errors import DatasetError, ModelFileError, VaultError
-from recognizers.model_files import META, LoadedModel, load_model, save_model
+from recognizers.model_files import META, LoadedModel, load_model, negatives_label, save_model
 from recognizers.training.tasks import TaskData, augmented_features
 
 __all__ = ["RECIPES", "AdaptConfig", "AdaptEpoch", "AdaptResult", "adapt", "check_takes", "recipe_for",
@@ -282,7 +283,8 @@ def adapt(model_dir: str | os.PathLike, data_dir: str | os.PathLike, out_dir: st
     opt = torch.optim.Adam(params, lr=config.lr)
     loss_fn = nn.CrossEntropyLoss(label_smoothing=0.05)
     rng = np.random.default_rng(config.seed)
-    unk = labels.index(model.unknown_label) if model.unknown_label in labels else None
+    neg = negatives_label(labels, model.unknown_label)      # the label the model's own negatives trained as
+    unk = labels.index(neg) if neg in labels else None
     takes = [(raw, t) for raw, t in zip(raws, targets)]
     n_rep = len(takes) * config.repeats
     n_neg = int(round(config.negatives * n_rep)) if unk is not None else 0

@@ -211,13 +211,13 @@ def _clean_pass(ds: ClipDataset, indices: list[int], workers: int, keep: bool
     return s1, s2, n_frames, bad, errors, kept, hits
 
 
-def prepare_clips(task: Any, train_ex: list[Example], val_ex: list[Example], labels: list[str], unknown: str,
+def prepare_clips(task: Any, train_ex: list[Example], val_ex: list[Example], labels: list[str], negative: str,
                   negatives: float, seed: int, batch_size: int, workers: int, cache: FeatureCache | None,
                   ctx: distributed.DistContext, log: Callable[[str], None]) -> StreamingClips:
     """One pass over the data with ``workers`` processes (sharded across torchrun processes): find unreadable
     files, fill the feature cache and compute the normalisation; nothing but file lists stays in memory
-    (validation features too when there is no cache)."""
-    unk = labels.index(unknown)
+    (validation features too when there is no cache). ``negative``: the label of the synthetic negatives."""
+    unk = labels.index(negative)
     n_neg = int(round(negatives * len(train_ex)))
     train_items = [(e, labels.index(e.label)) for e in train_ex]
     train_items += [(NegativeSource(TRAIN_SPLIT, j), unk) for j in range(n_neg)]

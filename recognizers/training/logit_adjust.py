@@ -67,8 +67,9 @@ def adjust_head(net: torch.nn.Module, meta: dict, counts: Mapping[str, int], tau
 def training_counts(meta: dict, extensions: tuple[str, ...] | None = None) -> dict[str, int]:
     """Per-label counts of the items a model trained on: ``training.train_per_label`` when recorded, else
     rebuilt from its training record the way training split it (the data folder, excluded and validation
-    groups, split seed), with the synthetic negatives counted as the unknown label. ``extensions``: the files
-    the task reads (default: the model's task's)."""
+    groups, split seed), with the synthetic negatives counted as the label they trained as
+    (``training.negatives_label``; older models: the unknown label). ``extensions``: the files the task reads
+    (default: the model's task's)."""
     training = meta.get("training") or {}
     if training.get("train_per_label"):
         return {k: int(v) for k, v in training["train_per_label"].items()}
@@ -84,10 +85,10 @@ def training_counts(meta: dict, extensions: tuple[str, ...] | None = None) -> di
     config = TrainConfig(**{k: v for k, v in (training.get("config") or {}).items() if k in known})
     examples = without_excluded(scan_dataset(data, extensions or task_extensions(meta.get("task", "speech"))), config)
     train_ex, _, _ = training_split(examples, config)
-    counts: dict[str, int] = {}
+    counts: dict[str, int] = {lab: 0 for lab in meta.get("labels") or []}     # as train_per_label: every label
     for e in train_ex:
         counts[e.label] = counts.get(e.label, 0) + 1
-    unk = meta.get("unknown_label")
+    unk = training.get("negatives_label") or meta.get("unknown_label")    # older models: the unknown label
     if unk:
         counts[unk] = counts.get(unk, 0) + int(training.get("synthetic_negatives", 0))
     if len(train_ex) != training.get("n_train", len(train_ex)):

@@ -25,7 +25,7 @@ from recognizers import metrics
 from recognizers.data import augment
 from recognizers.data.datasets import Example, group_split, scan_dataset, summarize
 from recognizers.errors import DatasetError, VaultError
-from recognizers.model_files import UNKNOWN_LABEL, save_model
+from recognizers.model_files import UNKNOWN_LABEL, negatives_label, save_model
 from recognizers.nn.classifier import Architecture, SequenceClassifier
 from recognizers.training import distributed
 from recognizers.training.fit import BestWeights, gradient_step
@@ -257,9 +257,10 @@ def train(task: TaskData, data_dir: str | os.PathLike, out_dir: str | os.PathLik
 
 def _labelled_items(task: TaskData, config: TrainConfig, labels: list[str], train_ex: list[Example], train_raw: list,
                     val_ex: list[Example], val_raw: list, rng: np.random.Generator) -> tuple[list, list, int]:
-    """``(raw, label index)`` pairs to train and validate on, with synthetic negatives (the unknown label) added
-    as ``config.negatives`` of each; returns them and the number of training negatives."""
-    unk = labels.index(config.unknown_label)
+    """``(raw, label index)`` pairs to train and validate on, with synthetic negatives (``_silence_`` when the
+    labels have it, else the unknown label: :func:`negatives_label`) added as ``config.negatives`` of each; returns
+    them and the number of training negatives."""
+    unk = labels.index(negatives_label(labels, config.unknown_label))
     n_neg = int(round(config.negatives * len(train_ex)))
     train_items = [(raw, labels.index(e.label)) for e, raw in zip(train_ex, train_raw)]
     train_items += [(task.synthetic_negative(rng), unk) for _ in range(n_neg)]
@@ -309,8 +310,9 @@ def _train_process(task: TaskData, data_dir: str | os.PathLike, out_dir: str | o
     clips = None
     if config.workers > 0:   # stream from disk: only file lists in memory, features made by worker processes
         from recognizers.training.clip_dataset import prepare_clips
-        clips = prepare_clips(task, train_ex, val_ex, labels, config.unknown_label, config.negatives, config.seed,
-                              config.batch_size, config.workers, _feature_cache(config, task), dctx, log)
+        clips = prepare_clips(task, train_ex, val_ex, labels, negatives_label(labels, config.unknown_label),
+                              config.negatives, config.seed, config.batch_size, config.workers,
+                              _feature_cache(config, task), dctx, log)
         train_ex, val_ex, train_err, val_err = clips.train_ex, clips.val_ex, clips.train_err, clips.val_err
         train_items, val_items, n_neg, val_feats = clips.train_items, clips.val_items, clips.n_neg, clips.val_feats
         mean, std, n_features = clips.mean, clips.std, clips.n_features
@@ -444,6 +446,7 @@ def _train_process(task: TaskData, data_dir: str | os.PathLike, out_dir: str | o
             "training": {
                 "data": str(data_dir), "data_summary": summarize(examples), "split": split_desc,
                 "n_train": len(train_ex), "n_validation": len(val_ex), "synthetic_negatives": n_neg,
+                "negatives_label": negatives_label(labels, config.unknown_label),
                 "train_per_label": train_per_label,
                 "unreadable_files": len(train_err) + len(val_err),
                 "config": {k: v for k, v in asdict(config).items()}, "epochs_run": len(history),

@@ -102,3 +102,33 @@ def test_the_script_adjusts_a_trained_model_keeps_its_card_and_refuses_a_second_
     again = subprocess.run(script, capture_output=True, text=True, cwd=REPO)
     assert again.returncode == 2 and "already adjusted" in again.stderr
     assert torch.equal(load_model(src).network.head.bias.detach(), m.network.head.bias.detach())
+
+
+def test_synthetic_non_speech_trains_as_silence_when_the_labels_have_it(synth_speech_dir, tmp_path):
+    """A model with a ``_silence_`` class (the Speech Commands task) gets its synthetic non-speech examples as
+    ``_silence_``, not as ``_unknown_`` (other words): beside a ``_silence_`` class, calling noise ``_unknown_``
+    taught commands-en to call quiet background clips ``_unknown_``."""
+    from testdata import SYNTH_SPEAKERS, write_wav
+
+    from recognizers.model_files import negatives_label
+    assert negatives_label(["a", "_silence_", "_unknown_"], "_unknown_") == "_silence_"
+    assert negatives_label(["a", "_unknown_"], "_unknown_") == "_unknown_"
+    data = tmp_path / "data"
+    shutil.copytree(synth_speech_dir, data)
+    rng = np.random.default_rng(0)
+    for speaker in SYNTH_SPEAKERS:
+        for n in range(3):
+            write_wav(data / "_silence_" / f"{speaker}__{n:02d}.wav",
+                      (10 ** rng.uniform(-4, -2) * rng.standard_normal(8000)).astype(np.float32))
+    out = tmp_path / "sil"
+    assert main(["train", "--task", "speech", "--data", str(data), "--out", str(out), *TINY_TRAIN_ARGS]) == 0
+    meta = json.loads((out / "model.json").read_text())
+    tr = meta["training"]
+    assert tr["negatives_label"] == "_silence_" and tr["synthetic_negatives"] > 0
+    counts = tr["train_per_label"]
+    n_silence_files = sum(1 for _ in (data / "_silence_").iterdir())
+    assert counts["_silence_"] >= tr["synthetic_negatives"] + 1        # the negatives and the files' training part
+    assert counts["_silence_"] <= tr["synthetic_negatives"] + n_silence_files
+    assert counts.get("_unknown_", 0) == 0                             # no other words here, and no negatives
+    rebuilt = dict(meta, training={k: v for k, v in tr.items() if k != "train_per_label"})
+    assert training_counts(rebuilt, AUDIO_EXTENSIONS) == counts
