@@ -255,12 +255,13 @@ def train(task: TaskData, data_dir: str | os.PathLike, out_dir: str | os.PathLik
     return result
 
 
-def _labelled_items(task: TaskData, config: TrainConfig, labels: list[str], train_ex: list[Example], train_raw: list,
-                    val_ex: list[Example], val_raw: list, rng: np.random.Generator) -> tuple[list, list, int]:
-    """``(raw, label index)`` pairs to train and validate on, with synthetic negatives (``_silence_`` when the
-    labels have it, else the unknown label: :func:`negatives_label`) added as ``config.negatives`` of each; returns
-    them and the number of training negatives."""
-    unk = labels.index(negatives_label(labels, config.unknown_label))
+def _labelled_items(task: TaskData, config: TrainConfig, labels: list[str], negative: str, train_ex: list[Example],
+                    train_raw: list, val_ex: list[Example], val_raw: list,
+                    rng: np.random.Generator) -> tuple[list, list, int]:
+    """``(raw, label index)`` pairs to train and validate on, with synthetic negatives (label ``negative``:
+    :func:`negatives_label`) added as ``config.negatives`` of each; returns them and the number of training
+    negatives."""
+    unk = labels.index(negative)
     n_neg = int(round(config.negatives * len(train_ex)))
     train_items = [(raw, labels.index(e.label)) for e, raw in zip(train_ex, train_raw)]
     train_items += [(task.synthetic_negative(rng), unk) for _ in range(n_neg)]
@@ -301,6 +302,7 @@ def _train_process(task: TaskData, data_dir: str | os.PathLike, out_dir: str | o
     labels = sorted({e.label for e in examples} | {config.unknown_label})
     if len(labels) < 2:
         raise DatasetError(f"{data_dir}: need at least one label besides {config.unknown_label}")
+    negative = negatives_label(labels, config.unknown_label)      # what the synthetic negatives train as
     no_validation = config.val_fraction <= 0 and not config.val_groups
     if no_validation and config.workers > 0:
         raise DatasetError("training without validation (--val-fraction 0) needs --workers 0")
@@ -310,9 +312,8 @@ def _train_process(task: TaskData, data_dir: str | os.PathLike, out_dir: str | o
     clips = None
     if config.workers > 0:   # stream from disk: only file lists in memory, features made by worker processes
         from recognizers.training.clip_dataset import prepare_clips
-        clips = prepare_clips(task, train_ex, val_ex, labels, negatives_label(labels, config.unknown_label),
-                              config.negatives, config.seed, config.batch_size, config.workers,
-                              _feature_cache(config, task), dctx, log)
+        clips = prepare_clips(task, train_ex, val_ex, labels, negative, config.negatives, config.seed,
+                              config.batch_size, config.workers, _feature_cache(config, task), dctx, log)
         train_ex, val_ex, train_err, val_err = clips.train_ex, clips.val_ex, clips.train_err, clips.val_err
         train_items, val_items, n_neg, val_feats = clips.train_items, clips.val_items, clips.n_neg, clips.val_feats
         mean, std, n_features = clips.mean, clips.std, clips.n_features
@@ -322,8 +323,8 @@ def _train_process(task: TaskData, data_dir: str | os.PathLike, out_dir: str | o
         if not train_ex:
             raise DatasetError(f"{data_dir}: no readable training files")
         rng = np.random.default_rng(config.seed)
-        train_items, val_items, n_neg = _labelled_items(task, config, labels, train_ex, train_raw, val_ex, val_raw,
-                                                        rng)
+        train_items, val_items, n_neg = _labelled_items(task, config, labels, negative, train_ex, train_raw,
+                                                        val_ex, val_raw, rng)
         mean, std, n_features = _normalisation(task, train_items)
         val_feats = [task.features(raw) for raw, _ in val_items] if dctx.is_main else []
     arch = Architecture(input_size=n_features, hidden_size=config.hidden_size,
@@ -446,7 +447,7 @@ def _train_process(task: TaskData, data_dir: str | os.PathLike, out_dir: str | o
             "training": {
                 "data": str(data_dir), "data_summary": summarize(examples), "split": split_desc,
                 "n_train": len(train_ex), "n_validation": len(val_ex), "synthetic_negatives": n_neg,
-                "negatives_label": negatives_label(labels, config.unknown_label),
+                "negatives_label": negative,
                 "train_per_label": train_per_label,
                 "unreadable_files": len(train_err) + len(val_err),
                 "config": {k: v for k, v in asdict(config).items()}, "epochs_run": len(history),

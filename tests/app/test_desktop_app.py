@@ -245,8 +245,8 @@ def test_the_confidence_threshold_applies_live_and_stays_with_its_model(make_win
     qtbot.waitUntil(lambda: "played to its end" in w.notice_label.text(), timeout=SPEECH_TIMEOUT_MS)
     # the window shows exactly what the engine reads at that threshold: fewer words than at the default
     strict = engine_transcript(w.models["speech"].path, digits_wav, min_confidence=percent / 100)
-    qtbot.waitUntil(lambda: w.transcript.list.count() >= len(strict), timeout=5000)
-    qtbot.wait(200)
+    # the file has ended, so the stream's events are all in: wait until the view has drawn every one of them
+    qtbot.waitUntil(lambda: len(w.transcript.events) == len(w.state.events), timeout=5000)
     assert [e.label for e in w.transcript.events] == strict
     assert all(e.confidence >= percent / 100 for e in w.transcript.events)
     if heard and percent < 99:
